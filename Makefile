@@ -1,0 +1,49 @@
+# The course's commands. `make setup` once, then `make course` (runs offline) or `make lab`; `make test` for the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch: the CPU build 2.13.0 by default. Point TORCH_INDEX_URL at PyTorch's CPU wheel index on a laptop
+# without a GPU to skip the large CUDA build, e.g. `make setup TORCH_INDEX_URL=<cpu wheel index>`.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX_URL ?=
+# What the tests run: tiny scale, the shipped samples, no network.
+TEST_ENV := HF_HUB_OFFLINE=1 COURSE_SCALE=tiny COURSE_SOURCE=sample TOKENIZERS_PARALLELISM=false
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: setup test test-unit test-notebooks course lab doctor lint clean-notebooks clean
+
+setup:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install $(TORCH_SPEC) $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(BIN)/python -m pip install -c constraints.txt -e ".[offline,dev,lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (embedding course)"
+	$(BIN)/python -m helpers doctor || true
+
+test:
+	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) tests notebooks $(PYTEST_ARGS)
+
+test-unit:
+	$(TEST_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+test-notebooks:
+	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) notebooks $(PYTEST_ARGS)
+
+# Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
+# Executed notebooks, models, results.md and plots land in outputs/.
+course:
+	$(BIN)/python -m helpers run $(NOTEBOOKS)
+
+lab:
+	$(BIN)/jupyter lab notebooks
+
+doctor:
+	$(BIN)/python -m helpers doctor
+
+lint:
+	$(BIN)/ruff check helpers tests notebooks
+
+clean-notebooks:
+	$(BIN)/python -m helpers strip notebooks/*.ipynb
+
+clean:
+	rm -rf outputs

