@@ -40,7 +40,7 @@ doctor:
 	$(BIN)/python -m helpers doctor
 
 lint:
-	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff check .
 
 clean-notebooks:
 	$(BIN)/python -m helpers strip notebooks/*.ipynb

@@ -8,6 +8,7 @@ the results store and plots. Names are imported lazily so `import helpers` stays
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 __version__ = "0.1.0"
@@ -47,6 +48,6 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in {"mapping", "data", "evaluation", "results", "training", "models", "profiles", "plots"}:
+    if importlib.util.find_spec(f"helpers.{name}") is not None:  # a submodule: helpers.mapping, ...
         return importlib.import_module(f"helpers.{name}")
     raise AttributeError(f"module 'helpers' has no attribute {name!r}")

@@ -20,7 +20,7 @@ PACKAGES = (
 
 def doctor(args: argparse.Namespace) -> int:
     """Report versions, device, profile and what is missing."""
-    from helpers.data import COURSE_SPLITS
+    from helpers.data import COURSE_SPLITS, MIRROR_STAND_INS
     from helpers.hub import hub_status
     from helpers.models import resolve_model
     from helpers.profiles import SCALES, resolve_profile
@@ -53,7 +53,13 @@ def doctor(args: argparse.Namespace) -> int:
     if profile.data_dir is not None:
         for split in COURSE_SPLITS:
             found = (profile.data_dir / split.relpath()).is_file()
-            print(f"  data {split}: {'ok' if found else 'missing'}")
+            stand_in = MIRROR_STAND_INS.get((split.hub_id, split.config, split.split))
+            if not found and stand_in:
+                print(f"  data {split}: stand-in {stand_in[0]}")
+                continue
+            print(f"  data {split}: {'ok' if found else 'MISSING'}")
+            if not found:
+                problems.append(str(split))
     print("OK" if not problems else f"missing: {', '.join(problems)}")
     return 0 if not problems else 1
 

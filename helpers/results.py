@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +41,22 @@ def _read(path: Path) -> list[dict[str, Any]]:
         return []
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise writers (two notebooks running at once) with an advisory lock where the OS has one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: single writer assumed
+        yield
+        return
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _write_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -94,7 +112,8 @@ def record(
         **extra,
     }
     path = results_path(profile.scale.name, profile.source)
-    _write_atomic(path, [*_read(path), row])
+    with _locked(path):
+        _write_atomic(path, [*_read(path), row])
     return row
 
 
