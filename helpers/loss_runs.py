@@ -1,0 +1,214 @@
+"""One training run of one loss, measured the same way in every loss notebook (03a-03f).
+
+Notebook 03a writes the trainer out by hand and explains every argument; the later loss notebooks call
+`train_and_evaluate`, which does exactly the same thing:
+
+1. evaluate the model on STS-B validation (Spearman of cosine similarity) BEFORE training: the baseline;
+2. train with `SentenceTransformerTrainer` (arguments from `training_args`), keeping the loss curve in a
+   `helpers.LossHistory` and timing/memory with `helpers.measure`;
+3. evaluate again, save the model under `helpers.out("models", run_name)`, and return a `RunResult`.
+
+`RunResult.record(notebook, method, model_id)` writes the row into the results store (metric "spearman",
+plus train_seconds, samples_per_second, peak_rss_mb, eval_seconds, n_train).
+
+Timing: `train_seconds` is the wall time of `trainer.train()` minus the periodic STS evaluations run inside
+it (`eval_seconds`), so it is training time only and comparable across losses; `samples_per_second` is
+training rows x epochs / train_seconds. `peak_rss_mb` is the peak resident memory of the whole process
+during training (it includes everything loaded before, e.g. data and earlier models).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from helpers.errors import CourseError
+from helpers.evaluation import evaluate_sts, sts_evaluator
+from helpers.paths import out
+from helpers.session import current_profile
+from helpers.training import LossHistory, measure, runtime_args
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from datasets import Dataset
+    from matplotlib.figure import Figure
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+    from torch import nn
+
+    from helpers.profiles import Profile
+
+LEARNING_RATE = 2e-5  # the usual fine-tuning rate for BERT-sized encoders (SBERT paper, book)
+WARMUP = 0.1  # a float < 1 is a ratio: warm up over the first 10 % of the steps
+
+
+def base_encoder(profile: Profile | None = None) -> SentenceTransformer:
+    """The raw base encoder of the profile (`scale.base_model`) + mean pooling, as the loss notebooks start.
+
+    Equivalent to `SentenceTransformer(modules=[Transformer(path, max_seq_length=...), Pooling(dim, "mean")])`.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    from helpers.models import model_location
+
+    scale = (profile or current_profile()).scale
+    transformer = Transformer(model_location(scale.base_model), max_seq_length=scale.max_seq_length)
+    return SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")])
+
+
+def training_args(profile: Profile | None, run_name: str, **overrides: Any) -> SentenceTransformerTrainingArguments:
+    """The course's training arguments (the ones 03a explains), then `overrides`, then the machine's
+    `helpers.runtime_args` (output dir, seeds, CPU/precision flags, quiet at tiny; an override wins)."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    profile = profile or current_profile()
+    scale = profile.scale
+    args: dict[str, Any] = {
+        "num_train_epochs": scale.epochs,
+        "per_device_train_batch_size": scale.batch_size,
+        "per_device_eval_batch_size": scale.batch_size,
+        "learning_rate": LEARNING_RATE,
+        "warmup_steps": WARMUP,
+        "batch_sampler": BatchSamplers.BATCH_SAMPLER,
+        "eval_strategy": "steps",
+        "eval_steps": scale.eval_steps,
+        "logging_steps": scale.logging_steps,
+    }
+    args.update(runtime_args(profile, run_name))
+    args.update(overrides)
+    return SentenceTransformerTrainingArguments(**args)
+
+
+@dataclass
+class RunResult:
+    """What one run measured. `score` and `baseline` are STS-B validation Spearman (cosine)."""
+
+    run_name: str
+    baseline: float
+    score: float
+    train_seconds: float  # training only (periodic evaluations excluded)
+    eval_seconds: float  # the periodic STS evaluations during training
+    samples_per_second: float
+    peak_rss_mb: float
+    n_train: int
+    history: LossHistory
+    model_path: Path
+
+    @property
+    def delta(self) -> float:
+        return self.score - self.baseline
+
+    def record(self, notebook: str, method: str, model_id: str, **extra: float | str | None) -> dict[str, Any]:
+        """Write this run into the results store (metric "spearman") and return the row."""
+        from helpers.results import record
+
+        return record(
+            notebook, method, self.score, metric="spearman", model=model_id, baseline=self.baseline,
+            train_seconds=self.train_seconds, samples_per_second=round(self.samples_per_second, 2),
+            peak_rss_mb=round(self.peak_rss_mb, 1), eval_seconds=round(self.eval_seconds, 2),
+            n_train=self.n_train, **extra,
+        )
+
+
+def train_and_evaluate(
+    model: SentenceTransformer,
+    train_dataset: Dataset,
+    loss: nn.Module,
+    run_name: str,
+    profile: Profile | None = None,
+    args_overrides: Mapping[str, Any] | None = None,
+    *,
+    evaluator: EmbeddingSimilarityEvaluator | None = None,
+    baseline: float | None = None,
+    save: bool = True,
+) -> RunResult:
+    """Baseline on STS-B validation, train `model` with `loss` in place, evaluate again, save, measure.
+
+    `evaluator` defaults to STS-B validation (`helpers.load_sts("validation")`); pass `baseline` to reuse a
+    baseline already measured on the same starting model and evaluator. The model is trained in place.
+    """
+    from sentence_transformers import SentenceTransformerTrainer
+
+    from helpers.data import load_sts
+
+    profile = profile or current_profile()
+    if len(train_dataset) == 0:
+        raise CourseError(f"{run_name}: the training dataset is empty; check the mapping/filter before training.")
+    evaluator = evaluator or sts_evaluator(load_sts("validation", profile=profile))
+    if baseline is None:
+        baseline = evaluate_sts(model, evaluator)["spearman"]
+
+    args = training_args(profile, run_name, **dict(args_overrides or {}))
+    history = LossHistory()
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=[history]
+    )
+    with measure() as m:
+        trainer.train()
+    eval_seconds = sum(metrics.get("eval_runtime", 0.0) for _, metrics in history.evals)
+    train_seconds = max(m.seconds - eval_seconds, 1e-9)
+    n_samples = len(train_dataset) * args.num_train_epochs
+    del trainer
+    gc.collect()
+
+    score = evaluate_sts(model, evaluator)["spearman"]
+    model_path = out("models", run_name)
+    if save:
+        model.save_pretrained(str(model_path))
+    return RunResult(
+        run_name=run_name, baseline=baseline, score=score, train_seconds=train_seconds, eval_seconds=eval_seconds,
+        samples_per_second=n_samples / train_seconds, peak_rss_mb=m.peak_rss_mb, n_train=len(train_dataset),
+        history=history, model_path=model_path,
+    )
+
+
+def summary(results: Mapping[str, RunResult]) -> pd.DataFrame:
+    """One row per run (keyed by method name): baseline, trained Spearman, change, time, throughput, memory."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {"method": method, "n_train": r.n_train, "baseline": r.baseline, "spearman": r.score, "change": r.delta,
+             "train_seconds": r.train_seconds, "samples_per_second": r.samples_per_second,
+             "peak_rss_mb": r.peak_rss_mb}
+            for method, r in results.items()
+        ]
+    )
+
+
+def plot_comparison(results: Mapping[str, RunResult], title: str = "") -> Figure:
+    """Left: STS-B validation Spearman per run (bars), baseline marked. Right: each training-loss curve divided by
+    its first logged value (losses have different scales, so only their shapes compare)."""
+    import matplotlib.pyplot as plt
+
+    if not results:
+        raise CourseError("plot_comparison() needs at least one run.")
+    names = list(results)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(names) + 2.6))
+    left.barh(names, [results[n].score for n in names], color="tab:blue", label="after training")
+    left.scatter([results[n].baseline for n in names], names, color="black", marker="|", s=300, zorder=3,
+                 label="baseline (before training)")
+    low = min(min(r.score, r.baseline) for r in results.values())
+    left.set_xlim(max(0.0, low - 0.05), 1.0)
+    left.invert_yaxis()
+    left.set_xlabel("STS-B validation Spearman (cosine)")
+    left.grid(axis="x", alpha=0.3)
+    left.legend(loc="lower right", fontsize=8)
+    for name in names:
+        history = results[name].history
+        if history.losses and history.losses[0]:
+            relative = [value / history.losses[0] for value in history.losses]
+            right.plot(history.steps, relative, marker="." if len(relative) < 40 else None, label=name)
+    right.set_xlabel("step")
+    right.set_ylabel("loss / first logged loss")
+    right.set_title("training loss, relative (each loss has its own scale)")
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
+    fig.suptitle(title or "Loss comparison")
+    fig.tight_layout()
+    return fig

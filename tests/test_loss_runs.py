@@ -1,0 +1,80 @@
+"""helpers.loss_runs: the measured train-and-evaluate loop shared by the loss notebooks (03a-03f)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+from datasets import Dataset
+
+import helpers
+from helpers import loss_runs
+from helpers.errors import CourseError
+
+
+def test_base_encoder_is_transformer_plus_mean_pooling(sample_profile):
+    model = loss_runs.base_encoder(sample_profile)
+    assert model.max_seq_length == sample_profile.scale.max_seq_length
+    assert model.get_embedding_dimension() == 384
+    assert [type(m).__name__ for m in model] == ["Transformer", "Pooling"]
+    assert model[1].pooling_mode in ("mean", ["mean"], ("mean",))
+
+
+def test_training_args_defaults_runtime_and_overrides(sample_profile):
+    scale = sample_profile.scale
+    args = loss_runs.training_args(sample_profile, "unit-args")
+    assert args.per_device_train_batch_size == scale.batch_size
+    assert args.eval_steps == scale.eval_steps and args.logging_steps == scale.logging_steps
+    assert args.learning_rate == loss_runs.LEARNING_RATE and args.warmup_steps == loss_runs.WARMUP
+    assert args.report_to == [] or args.report_to in ("none", ["none"])
+    assert args.output_dir.endswith("unit-args")
+    changed = loss_runs.training_args(sample_profile, "unit-args", learning_rate=1e-4, eval_strategy="no")
+    assert changed.learning_rate == 1e-4 and changed.eval_strategy == "no"
+
+
+def test_train_and_evaluate_measures_saves_and_records(sample_profile):
+    from sentence_transformers.sentence_transformer.losses import CoSENTLoss
+
+    model = loss_runs.base_encoder(sample_profile)
+    train = helpers.load_sts("train", n=16)
+    result = loss_runs.train_and_evaluate(
+        model, train, CoSENTLoss(model), "unit-cosent", sample_profile,
+        {"per_device_train_batch_size": 8, "eval_steps": 1, "logging_steps": 1},
+    )
+    assert result.n_train == 16
+    assert -1.0 <= result.baseline <= 1.0 and -1.0 <= result.score <= 1.0
+    assert result.delta == pytest.approx(result.score - result.baseline)
+    assert result.train_seconds > 0 and result.samples_per_second > 0 and result.peak_rss_mb > 100
+    assert result.history.steps == [1, 2] and len(result.history.losses) == 2
+    assert len(result.history.evals) == 2 and result.eval_seconds > 0
+    assert (result.model_path / "modules.json").is_file()
+
+    row = result.record("test", "CoSENTLoss (unit)", "some/model")
+    assert row["metric"] == "spearman" and row["value"] == result.score and row["baseline"] == result.baseline
+    assert row["samples_per_second"] > 0 and row["peak_rss_mb"] > 0 and row["n_train"] == 16
+    stored = helpers.load_results(scale="tiny", source="sample")
+    assert "CoSENTLoss (unit)" in set(stored["method"])
+
+    table = loss_runs.summary({"CoSENT": result})
+    assert list(table["method"]) == ["CoSENT"]
+    assert {"baseline", "spearman", "change", "train_seconds", "samples_per_second", "peak_rss_mb"} <= set(table)
+    fig = loss_runs.plot_comparison({"CoSENT": result})
+    assert len(fig.axes) == 2
+
+
+def test_baseline_can_be_reused_and_empty_data_fails(sample_profile):
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+
+    model = loss_runs.base_encoder(sample_profile)
+    empty = Dataset.from_dict({"sentence1": [], "sentence2": [], "score": []})
+    with pytest.raises(CourseError, match="empty"):
+        loss_runs.train_and_evaluate(model, empty, CosineSimilarityLoss(model), "unit-empty", sample_profile)
+    train = helpers.load_sts("train", n=8)
+    result = loss_runs.train_and_evaluate(
+        model, train, CosineSimilarityLoss(model), "unit-reuse", sample_profile,
+        {"eval_strategy": "no"}, baseline=0.5, save=False,
+    )
+    assert result.baseline == 0.5 and result.history.evals == [] and result.eval_seconds == 0
+    assert not (result.model_path / "modules.json").exists()
