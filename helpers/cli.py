@@ -101,10 +101,29 @@ def notebooks_in(folder: Path, only: list[str]) -> list[Path]:
     return books
 
 
+def execute(nb: object, folder: Path, timeout: int) -> None:
+    """Run a notebook in a fresh kernel: over IPC sockets in a temporary folder where the OS has them
+    (no network port, no plain-TCP warning, nothing left in the working directory)."""
+    import shutil
+    import tempfile
+
+    from jupyter_client import KernelManager
+    from nbclient import NotebookClient
+
+    sockets = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+    ipc = {"transport": "ipc", "ip": str(sockets / "kernel")} if os.name == "posix" else {}
+    km = KernelManager(kernel_name="python3", **ipc)
+    try:
+        NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute notebooks headless; executed copies, results table and plot land in the output folder."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     from helpers.paths import out, repo_root
@@ -123,11 +142,8 @@ def run(args: argparse.Namespace) -> int:
     for book in books:
         nb = nbformat.read(book, as_version=4)
         start = time.perf_counter()
-        client = NotebookClient(
-            nb, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-        )
         try:
-            client.execute()
+            execute(nb, folder, args.timeout)
             status = "ok"
         except CellExecutionError as err:
             status = "FAILED"
@@ -157,6 +173,29 @@ def strip(args: argparse.Namespace) -> int:
     return 0
 
 
+def colab(args: argparse.Namespace) -> int:
+    """Regenerate (or with --check, verify) the Colab badge and set-up cell of every notebook."""
+    from helpers import colab as cb
+    from helpers.paths import repo_root
+
+    root = repo_root()
+    if root is None:
+        raise CourseError("`colab` works on a checkout of the course (notebooks/ and constraints.txt)")
+    pinned = cb.pins(root / "constraints.txt")
+    stale = 0
+    for path in notebooks_in(root / "notebooks", []):
+        if args.check:
+            problems = cb.check(path, pinned)
+            stale += bool(problems)
+            for problem in problems:
+                print(f"{path.name}: {problem}")
+        elif cb.apply(path, pinned):
+            print(f"updated {path.name}")
+    if args.check and stale:
+        print("fix: python -m helpers colab")
+    return 1 if stale else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("strip", help="remove outputs from notebooks before committing")
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=strip)
+    p = sub.add_parser("colab", help="regenerate the Colab badge and set-up cell in every notebook")
+    p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
+    p.set_defaults(func=colab)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
