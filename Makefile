@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 # without a GPU to skip the large CUDA build, e.g. `make setup TORCH_INDEX_URL=<cpu wheel index>`.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
-# What the tests run: tiny scale, the shipped samples, no network.
-TEST_ENV := HF_HUB_OFFLINE=1 COURSE_SCALE=tiny COURSE_SOURCE=sample TOKENIZERS_PARALLELISM=false
+# What the tests run: by default tiny scale, the shipped samples, no network. The GPU workflow runs the same
+# command with `make test SCALE=full SOURCE=hub OFFLINE=0`.
+SCALE ?= tiny
+SOURCE ?= sample
+OFFLINE ?= 1
+TEST_ENV := HF_HUB_OFFLINE=$(OFFLINE) COURSE_SCALE=$(SCALE) COURSE_SOURCE=$(SOURCE) TOKENIZERS_PARALLELISM=false
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: setup test test-unit test-notebooks course lab doctor lint clean-notebooks clean

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers import expectations
 from helpers.errors import CourseError
 from helpers.paths import out
 from helpers.session import current_profile
@@ -114,6 +115,9 @@ def record(
     path = results_path(profile.scale.name, profile.source)
     with _locked(path):
         _write_atomic(path, [*_read(path), row])
+    # Recorded first, then checked: a regression is kept in the store and fails the notebook.
+    expectations.check(profile.scale.name, profile.source, "[offline substitute" in row["model"],
+                       notebook, method, metric, value)
     return row
 
 

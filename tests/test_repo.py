@@ -37,3 +37,20 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_call_the_readme_test_command():
+    import yaml
+
+    workflows = ROOT / ".github" / "workflows"
+    steps = {}
+    for name in ("ci.yml", "gpu.yml"):
+        spec = yaml.safe_load((workflows / name).read_text())
+        steps[name] = [s.get("run", "") for job in spec["jobs"].values() for s in job["steps"]]
+    assert "make setup" in steps["ci.yml"] and "make test" in steps["ci.yml"]
+    assert "make setup" in steps["gpu.yml"]
+    assert any(run.startswith("make test SCALE=full SOURCE=hub OFFLINE=0") for run in steps["gpu.yml"])
+    ci_script = (ROOT / ".ci" / "run").read_text()
+    assert "make setup" in ci_script and "make test" in ci_script
+    readme = (ROOT / "README.md").read_text()
+    assert "make setup" in readme and "make test" in readme

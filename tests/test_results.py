@@ -50,3 +50,26 @@ def test_report_and_plot(sample_profile):
 def test_plot_without_results_explains(sample_profile):
     with pytest.raises(CourseError, match="no results with metric"):
         helpers.plot_results(helpers.load_results())
+
+
+def test_expectations_apply_only_to_comparable_runs(sample_profile):
+    from helpers import expectations
+
+    check = expectations.check
+    check("full", "sample", False, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # sample data: reported only
+    check("full", "hub", True, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # substituted model: reported only
+    check("quick", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # no floor at quick
+    check("full", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.81)
+    with pytest.raises(expectations.QualityRegression, match=r"below the full-scale floor 0\.8"):
+        check("full", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.75)
+
+
+def test_a_regression_is_recorded_then_raised(sample_profile):
+    from dataclasses import replace
+
+    from helpers import expectations
+
+    full_hub = replace(sample_profile.with_scale(name="full"), source="hub")
+    with pytest.raises(expectations.QualityRegression):
+        helpers.record("03d", "MNRL (anchor, positive)", 0.5, model="bert-base-uncased-local", profile=full_hub)
+    assert helpers.load_results(scale="full", source="hub")["value"].tolist() == [0.5]
