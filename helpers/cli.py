@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def notebooks_in(folder: Path, only: list[str]) -> list[Path]:
     return books
 
 
-def execute(nb: object, folder: Path, timeout: int) -> None:
+def execute(nb: object, folder: Path, timeout: int, on_start: Callable[[object], None] | None = None) -> None:
     """Run a notebook in a fresh kernel: over IPC sockets in a temporary folder where the OS has them
     (no network port, no plain-TCP warning, nothing left in the working directory)."""
     import shutil
@@ -114,6 +115,9 @@ def execute(nb: object, folder: Path, timeout: int) -> None:
     ipc = {"transport": "ipc", "ip": str(sockets / "kernel")} if os.name == "posix" else {}
     km = KernelManager(kernel_name="python3", **ipc)
     try:
+        km.start_kernel(cwd=str(folder))
+        if on_start is not None:
+            on_start(km)
         NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         if km.has_kernel:
@@ -196,6 +200,15 @@ def colab(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    """Time every notebook headless at one scale/source and write the table."""
+    from helpers.bench import bench as run_bench
+
+    target = Path(args.write) if args.write else None
+    rows = run_bench(args.scale, args.source, args.only, args.timeout, target)
+    return 1 if any(r.status != "ok" for r in rows) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -218,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("strip", help="remove outputs from notebooks before committing")
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=strip)
+    p = sub.add_parser("bench", help="benchmark (not a test): wall time, peak memory, throughput per notebook")
+    p.add_argument("only", nargs="*", help="notebook name prefixes (default: all)")
+    p.add_argument("--scale", default="tiny")
+    p.add_argument("--source", default="sample")
+    p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    p.add_argument("--write", help="also write the markdown table to this file (e.g. docs/benchmark-tiny.md)")
+    p.set_defaults(func=bench)
     p = sub.add_parser("colab", help="regenerate the Colab badge and set-up cell in every notebook")
     p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
     p.set_defaults(func=colab)

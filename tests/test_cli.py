@@ -85,3 +85,20 @@ def test_colab_cells_are_generated_idempotently(tmp_path):
     nb.cells[1].source = nb.cells[1].source.replace("6.", "5.")
     nbformat.write(nb, path)
     assert colab.check(Path(path), pinned) == ["Colab set-up cell is stale"]
+
+
+def test_bench_measures_a_notebook(monkeypatch, tmp_path):
+    from helpers import bench
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = _notebook(tmp_path / "09_demo.ipynb", "import helpers\nprofile = helpers.setup('tiny', 'sample')",
+                     "blob = bytearray(200 * 2**20)",
+                     "helpers.record('09', 'demo', 0.5, samples_per_second=12.0)\n"
+                     "helpers.record('09', 'speed', 300.0, metric='sentences_per_second')")
+    row = bench.run_one(path, timeout=120)
+    assert row.status == "ok" and row.minutes > 0
+    assert row.peak_rss_mb > 200  # the kernel process, with the 200 MB it allocated
+    assert (row.samples_per_second, row.sentences_per_second) == (12.0, 300.0)
+    table = bench.to_markdown([row], "tiny", "sample")
+    assert "| 09_demo | ok |" in table and "Measured on:" in table and "sentence-transformers" in table
