@@ -26,6 +26,8 @@ def quiet_libraries(progress_bars: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not progress_bars:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads it once, when first imported: set it before the imports
     import datasets
     import transformers
 
@@ -35,8 +37,6 @@ def quiet_libraries(progress_bars: bool) -> None:
     datasets.disable_progress_bars()
     for name in ("sentence_transformers", "mteb", "httpx", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    if not progress_bars:
-        os.environ["TQDM_DISABLE"] = "1"
     # Known, harmless warnings from inside third-party code (not from course code):
     warnings.filterwarnings("ignore", message=r".*`resume_download` is deprecated", category=FutureWarning)
 
