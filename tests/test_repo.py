@@ -54,3 +54,12 @@ def test_workflows_call_the_readme_test_command():
     assert "make setup" in ci_script and "make test" in ci_script
     readme = (ROOT / "README.md").read_text()
     assert "make setup" in readme and "make test" in readme
+
+
+def test_every_notebook_has_the_current_colab_badge_and_setup_cell():
+    from helpers import colab
+
+    pinned = colab.pins(ROOT / "constraints.txt")
+    stale = {path.name: colab.check(path, pinned) for path in NOTEBOOKS}
+    stale = {name: problems for name, problems in stale.items() if problems}
+    assert not stale, f"{stale}; fix: python -m helpers colab"
