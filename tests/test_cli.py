@@ -46,7 +46,7 @@ def test_run_executes_records_and_reports(monkeypatch, tmp_path, capsys):
     _notebook(books / "01_demo.ipynb", "import helpers\nprofile = helpers.setup('tiny', 'sample')",
               "helpers.record('01', 'demo', 0.5, model='m')")
     _notebook(books / "02_other.ipynb", "raise SystemExit('not selected')")
-    assert cli.main(["run", "01", "--notebooks", str(books)]) == 0
+    assert cli.main(["run", "01", "--notebooks", str(books), "--timeout", "300"]) == 0
     out = capsys.readouterr().out
     assert "01_demo.ipynb: ok" in out and "02_other" not in out
     executed = nbformat.read(tmp_path / "out" / "executed" / "01_demo.ipynb", as_version=4)
@@ -57,7 +57,7 @@ def test_run_executes_records_and_reports(monkeypatch, tmp_path, capsys):
 def test_run_reports_a_failing_notebook(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     _notebook(tmp_path / "01_bad.ipynb", "1 / 0")
-    assert cli.main(["run", "--notebooks", str(tmp_path)]) == 1
+    assert cli.main(["run", "--notebooks", str(tmp_path), "--timeout", "300"]) == 1
 
 
 def test_strip_removes_outputs(tmp_path):
