@@ -24,6 +24,10 @@ def pytest_runtest_call(item: pytest.Item):
         if any(text.strip() for text in noise):
             message = "notebook cell wrote to stderr (a warning or progress bar?):\n" + "".join(noise)[-3000:]
             pytest.fail(message, pytrace=False)
+        widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        if widgets:
+            texts = [w["data"].get("text/plain", "") for w in widgets]
+            pytest.fail(f"notebook cell displayed {len(widgets)} progress widget(s): {texts}", pytrace=False)
     return result
 
 

@@ -148,10 +148,10 @@ def bench(scale: str, source: str, only: list[str], timeout: int, write_to: Path
         row = run_one(path, timeout)
         print(f"{row.notebook}: {row.status} {row.minutes:.2f} min, peak {row.peak_rss_mb} MB", flush=True)
         rows.append(row)
-    table = to_markdown(rows, scale, source)
-    print(table)
+        if write_to is not None:  # after every notebook, so a long run that is stopped keeps what it measured
+            write_to.parent.mkdir(parents=True, exist_ok=True)
+            write_to.write_text(to_markdown(rows, scale, source), encoding="utf-8")
+    print(to_markdown(rows, scale, source))
     if write_to is not None:
-        write_to.parent.mkdir(parents=True, exist_ok=True)
-        write_to.write_text(table, encoding="utf-8")
         print(f"wrote {write_to}")
     return rows

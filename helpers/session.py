@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -21,13 +22,36 @@ def current_profile() -> Profile:
     return _active
 
 
+def silence_tqdm() -> None:
+    """Turn every tqdm bar off, including Jupyter widget bars.
+
+    TQDM_DISABLE is not enough: `tqdm.notebook.tqdm` passes `disable=False` explicitly (overriding the
+    variable), so libraries using `tqdm.autonotebook` still draw widgets. Forcing the keyword in the base
+    class covers every subclass.
+    """
+    import tqdm.std
+
+    original = tqdm.std.tqdm.__init__
+    if getattr(original, "course_silenced", False):
+        return
+
+    @functools.wraps(original)
+    def init(self: tqdm.std.tqdm, *args: object, **kwargs: object) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    init.course_silenced = True  # type: ignore[attr-defined]
+    tqdm.std.tqdm.__init__ = init  # type: ignore[method-assign]
+
+
 def quiet_libraries(progress_bars: bool) -> None:
     """Keep notebook output to what teaches: no load bars, no library chatter, no telemetry."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if not progress_bars:
-        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads it once, when first imported: set it before the imports
+        os.environ["TQDM_DISABLE"] = "1"  # for tqdm imported later (it reads the variable once, on import)
+        silence_tqdm()
     import datasets
     import transformers
 
