@@ -24,13 +24,13 @@ setup:
 	$(BIN)/python -m helpers doctor || true
 
 test:
-	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) tests notebooks $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) tests notebooks exercises/solutions $(PYTEST_ARGS)
 
 test-unit:
 	$(TEST_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 test-notebooks:
-	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) notebooks $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) notebooks exercises/solutions $(PYTEST_ARGS)
 
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.
@@ -47,7 +47,7 @@ lint:
 	$(BIN)/ruff check .
 
 clean-notebooks:
-	$(BIN)/python -m helpers strip notebooks/*.ipynb
+	$(BIN)/python -m helpers strip notebooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb
 
 clean:
 	rm -rf outputs

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# The learners' exercise copies stop at NotImplementedError by design; their solutions are what runs.
+collect_ignore_glob = ["exercises/*.ipynb"]
+
 # Tests never touch the network, and write to a throwaway output folder unless told otherwise.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

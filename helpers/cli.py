@@ -178,23 +178,42 @@ def strip(args: argparse.Namespace) -> int:
 
 
 def colab(args: argparse.Namespace) -> int:
-    """Regenerate (or with --check, verify) the Colab badge and set-up cell of every notebook."""
+    """Regenerate (or with --check, verify) the Colab cells of every notebook and the learners' exercises."""
+    import nbformat
+
     from helpers import colab as cb
+    from helpers import exercises as ex
     from helpers.paths import repo_root
 
     root = repo_root()
     if root is None:
         raise CourseError("`colab` works on a checkout of the course (notebooks/ and constraints.txt)")
     pinned = cb.pins(root / "constraints.txt")
-    stale = 0
-    for path in notebooks_in(root / "notebooks", []):
+    problems: dict[str, list[str]] = {}
+    solutions = ex.solution_notebooks(root)
+    for path in [*notebooks_in(root / "notebooks", []), *solutions]:
+        rel = path.relative_to(root).as_posix()
         if args.check:
-            problems = cb.check(path, pinned)
-            stale += bool(problems)
-            for problem in problems:
-                print(f"{path.name}: {problem}")
-        elif cb.apply(path, pinned):
-            print(f"updated {path.name}")
+            problems[rel] = cb.check(path, pinned, rel)
+        elif cb.apply(path, pinned, rel):
+            print(f"updated {rel}")
+    for solution in solutions:  # the learner's copy is generated from the (now current) solution notebook
+        target = ex.learner_path(solution)
+        rel, solution_rel = target.relative_to(root).as_posix(), solution.relative_to(root).as_posix()
+        nb = nbformat.read(solution, as_version=4)
+        problems.setdefault(solution_rel, []).extend(ex.problems_in(nb))
+        expected = nbformat.writes(cb.with_cells(ex.learner_version(nb, solution_rel), rel, pinned))
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if args.check:
+            if current != expected:
+                problems[rel] = ["learner copy is missing or stale"]
+        elif current != expected:
+            target.write_text(expected, encoding="utf-8")
+            print(f"updated {rel}")
+    stale = {name: found for name, found in problems.items() if found}
+    for name, found in stale.items():
+        for problem in found:
+            print(f"{name}: {problem}")
     if args.check and stale:
         print("fix: python -m helpers colab")
     return 1 if stale else 0
@@ -238,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     p.add_argument("--write", help="also write the markdown table to this file (e.g. docs/benchmark-tiny.md)")
     p.set_defaults(func=bench)
-    p = sub.add_parser("colab", help="regenerate the Colab badge and set-up cell in every notebook")
+    p = sub.add_parser("colab", help="regenerate Colab cells in every notebook and the learners' exercise copies")
     p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
     p.set_defaults(func=colab)
     args = parser.parse_args(argv)

@@ -31,8 +31,9 @@ def pins(constraints: Path) -> list[str]:
     return [found[n] for n in COLAB_PINNED]
 
 
-def badge_source(notebook: str) -> str:
-    url = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"
+def badge_source(path_in_repo: str) -> str:
+    """The badge for a notebook at `path_in_repo` (e.g. notebooks/01_pooling_from_scratch.ipynb)."""
+    url = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{path_in_repo}"
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
@@ -56,31 +57,36 @@ def _tagged(nb: nbformat.NotebookNode, tag: str) -> list[int]:
     return [i for i, c in enumerate(nb.cells) if tag in c.get("metadata", {}).get("tags", [])]
 
 
-def expected_cells(name: str, pinned: list[str]) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    badge = nbformat.v4.new_markdown_cell(badge_source(name), metadata={"tags": [BADGE_TAG]}, id=BADGE_TAG)
+def expected_cells(path_in_repo: str, pinned: list[str]) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    badge = nbformat.v4.new_markdown_cell(badge_source(path_in_repo), metadata={"tags": [BADGE_TAG]}, id=BADGE_TAG)
     setup = nbformat.v4.new_code_cell(setup_source(pinned), metadata={"tags": [SETUP_TAG]}, id=SETUP_TAG)
     return badge, setup
 
 
-def apply(path: Path, pinned: list[str]) -> bool:
-    """Put the current badge (first cell) and Colab set-up cell (second) into a notebook. True if it changed."""
+def with_cells(nb: nbformat.NotebookNode, path_in_repo: str, pinned: list[str]) -> nbformat.NotebookNode:
+    """The notebook with the current badge (first cell), Colab set-up cell (second) and clean metadata."""
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in set(_tagged(nb, BADGE_TAG) + _tagged(nb, SETUP_TAG))]
+    nb.cells = [*expected_cells(path_in_repo, pinned), *nb.cells]
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    return nb
+
+
+def apply(path: Path, pinned: list[str], path_in_repo: str | None = None) -> bool:
+    """Put the current badge and Colab set-up cell into a notebook file. True if it changed."""
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    nb.cells = [c for i, c in enumerate(nb.cells) if i not in set(_tagged(nb, BADGE_TAG) + _tagged(nb, SETUP_TAG))]
-    nb.cells = [*expected_cells(path.name, pinned), *nb.cells]
-    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    after = nbformat.writes(nb)
+    after = nbformat.writes(with_cells(nb, path_in_repo or f"notebooks/{path.name}", pinned))
     if after != before:
         nbformat.write(nb, path)
         return True
     return False
 
 
-def check(path: Path, pinned: list[str]) -> list[str]:
+def check(path: Path, pinned: list[str], path_in_repo: str | None = None) -> list[str]:
     """What is missing or stale in one notebook (empty list = current)."""
     nb = nbformat.read(path, as_version=4)
     problems = []
-    badge, setup = expected_cells(path.name, pinned)
+    badge, setup = expected_cells(path_in_repo or f"notebooks/{path.name}", pinned)
     if len(nb.cells) < 2 or BADGE_TAG not in nb.cells[0].metadata.get("tags", []):
         problems.append("first cell is not the Colab badge")
     elif nb.cells[0].source != badge.source:

@@ -12,20 +12,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "exercises" / "solutions").glob("*.ipynb"))
+LEARNER_COPIES = sorted((ROOT / "exercises").glob("*.ipynb"))
+ALL_NOTEBOOKS = NOTEBOOKS + SOLUTIONS + LEARNER_COPIES
 
 
 def test_there_are_notebooks():
     assert NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; run `make clean-notebooks`"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_notebook_starts_with_profile_setup(path):
     nb = nbformat.read(path, as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
@@ -56,10 +59,19 @@ def test_workflows_call_the_readme_test_command():
     assert "make setup" in readme and "make test" in readme
 
 
-def test_every_notebook_has_the_current_colab_badge_and_setup_cell():
-    from helpers import colab
+def test_every_notebook_has_the_current_colab_badge_and_setup_cell(capsys):
+    """Course notebooks, exercise solutions and the generated learner copies (`python -m helpers colab --check`)."""
+    from helpers import cli
 
-    pinned = colab.pins(ROOT / "constraints.txt")
-    stale = {path.name: colab.check(path, pinned) for path in NOTEBOOKS}
-    stale = {name: problems for name, problems in stale.items() if problems}
-    assert not stale, f"{stale}; fix: python -m helpers colab"
+    assert cli.main(["colab", "--check"]) == 0, capsys.readouterr().out
+
+
+def test_every_course_notebook_has_exercises_with_solutions():
+    from helpers import exercises
+
+    prefixes = {path.name.split("_", 1)[0] for path in SOLUTIONS}
+    missing = [path.name for path in NOTEBOOKS if path.name.split("_", 1)[0] not in prefixes]
+    assert not missing, f"no exercises/solutions/<prefix>_*.ipynb for {missing}"
+    assert [p.name for p in LEARNER_COPIES] == [p.name for p in SOLUTIONS]
+    for path in SOLUTIONS:
+        assert exercises.problems_in(nbformat.read(path, as_version=4)) == [], path.name
