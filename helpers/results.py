@@ -136,7 +136,7 @@ def load_results(scale: str | None = None, source: str | None = None, latest: bo
     if source:
         frame = frame[frame["source"] == source]
     if latest and len(frame):
-        frame = frame.sort_values("timestamp").drop_duplicates(KEY, keep="last")
+        frame = frame.sort_values("timestamp", kind="stable").drop_duplicates(KEY, keep="last")  # stable: ties keep file order
     return frame.reset_index(drop=True)
 
 
