@@ -55,6 +55,8 @@ def learner_version(nb: nbformat.NotebookNode, solution_path: str) -> nbformat.N
     """The learner's notebook: solution blocks replaced, solution cells shown (not collapsed)."""
     learner = copy.deepcopy(nb)
     for cell in learner.cells:
+        if cell.cell_type == "markdown":  # the learner copy sits one folder up: ../../notebooks -> ../notebooks
+            cell.source = cell.source.replace("](../../", "](../")
         if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
             cell.source = strip_solutions(cell.source, solution_path)
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION_TAG] + ["exercise"]

@@ -136,7 +136,8 @@ def load_results(scale: str | None = None, source: str | None = None, latest: bo
     if source:
         frame = frame[frame["source"] == source]
     if latest and len(frame):
-        frame = frame.sort_values("timestamp", kind="stable").drop_duplicates(KEY, keep="last")  # stable: ties keep file order
+        # A stable sort: rows recorded within the same second keep their file order, so "last" is the latest.
+        frame = frame.sort_values("timestamp", kind="stable").drop_duplicates(KEY, keep="last")
     return frame.reset_index(drop=True)
 
 

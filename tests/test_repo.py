@@ -75,3 +75,14 @@ def test_every_course_notebook_has_exercises_with_solutions():
     assert [p.name for p in LEARNER_COPIES] == [p.name for p in SOLUTIONS]
     for path in SOLUTIONS:
         assert exercises.problems_in(nbformat.read(path, as_version=4)) == [], path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS + LEARNER_COPIES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_in_markdown_point_at_files(path):
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    links = [m for c in nb.cells if c.cell_type == "markdown" for m in re.findall(r"\]\(([^)#\s]+)", c.source)]
+    local = [link for link in links if not re.match(r"[a-z]+:", link)]
+    broken = [link for link in local if not (path.parent / link).exists()]
+    assert not broken, f"{path.name}: links to missing files {broken}"
