@@ -65,6 +65,15 @@ def entailment_triplets(dataset: Dataset, seed: int = 42) -> Dataset:
     negatives = [""] * len(order)
     for i, row in enumerate(order):
         negatives[row] = positives[order[(i + 1) % len(order)]]
+    # Duplicate hypotheses (e.g. "I am not sure." twice in MNLI) can still hand a row its own text: swap those
+    # negatives with another row's where neither ends up with its own positive.
+    for i in range(len(negatives)):
+        if negatives[i] != positives[i]:
+            continue
+        j = next((j for j in order if negatives[j] != positives[i] and negatives[i] != positives[j]), None)
+        if j is None:
+            raise CourseError("every entailment hypothesis is the same text: no negative differs from its positive")
+        negatives[i], negatives[j] = negatives[j], negatives[i]
     return pairs.add_column("negative", negatives)
 
 

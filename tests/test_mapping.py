@@ -98,3 +98,21 @@ def test_word_deletion_keeps_a_word_and_checks_ratio():
 def test_denoising_pairs_columns():
     ds = mapping.denoising_pairs(["one two three four", "five six"], seed=0)
     assert ds.column_names == ["damaged", "original"] and list(ds["original"]) == ["one two three four", "five six"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_duplicate_hypotheses_never_become_their_own_negative(seed):
+    rows = {
+        "premise": [f"premise {i}" for i in range(6)],
+        "hypothesis": ["I am not sure.", "I am not sure.", "b", "c", "I am not sure.", "d"],
+        "label": [0] * 6,
+    }
+    out = mapping.entailment_triplets(Dataset.from_dict(rows), seed=seed)
+    assert all(p != n for p, n in zip(out["positive"], out["negative"]))
+    assert sorted(out["negative"]) == sorted(out["positive"])
+
+
+def test_identical_hypotheses_cannot_make_triplets():
+    rows = {"premise": ["a", "b"], "hypothesis": ["same", "same"], "label": [0, 0]}
+    with pytest.raises(CourseError, match="same text"):
+        mapping.entailment_triplets(Dataset.from_dict(rows))
