@@ -38,7 +38,7 @@ course:
 	$(BIN)/python -m helpers run $(NOTEBOOKS)
 
 lab:
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab  # the repository root: notebooks/ and exercises/
 
 doctor:
 	$(BIN)/python -m helpers doctor
