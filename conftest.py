@@ -34,6 +34,14 @@ def pytest_runtest_call(item: pytest.Item):
     return result
 
 
+@pytest.fixture(autouse=True)
+def _restore_tqdm(monkeypatch: pytest.MonkeyPatch):
+    """`helpers.setup()` silences tqdm for the whole process (what a notebook wants); each test gets it back."""
+    from tqdm import std
+
+    monkeypatch.setattr(std.tqdm, "__init__", std.tqdm.__dict__["__init__"])
+
+
 @pytest.fixture
 def sample_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """The tiny/sample profile with outputs in a temporary folder."""
