@@ -61,7 +61,6 @@ def learner_version(nb: nbformat.NotebookNode, solution_path: str) -> nbformat.N
             cell.source = strip_solutions(cell.source, solution_path)
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != SOLUTION_TAG] + ["exercise"]
             cell.metadata.pop("jupyter", None)
-            cell.id = f"{cell.id}-x" if cell.get("id") else cell.get("id")
     return learner
 
 
