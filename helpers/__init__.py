@@ -29,6 +29,7 @@ _EXPORTS = {
     "model_location": "helpers.models",
     "load_sentence_model": "helpers.models",
     "load_cross_encoder": "helpers.models",
+    "build_encoder": "helpers.models",
     "sts_evaluator": "helpers.evaluation",
     "evaluate_sts": "helpers.evaluation",
     "record": "helpers.results",
@@ -39,7 +40,8 @@ _EXPORTS = {
     "runtime_args": "helpers.training",
     "precision_args": "helpers.training",
     "seed_everything": "helpers.training",
-    "device_name": "helpers.training",
+    "device": "helpers.models",
+    "device_name": "helpers.models",
 }
 
 __all__ = sorted(_EXPORTS)

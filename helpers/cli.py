@@ -25,7 +25,7 @@ def doctor(args: argparse.Namespace) -> int:
     from helpers.hub import hub_status
     from helpers.models import resolve_model
     from helpers.profiles import SCALES, resolve_profile
-    from helpers.training import device_name
+    from helpers.models import device_name
 
     print(f"python {platform.python_version()} on {platform.platform()}")
     missing = []

@@ -9,12 +9,13 @@ Notebook 03a writes the trainer out by hand and explains every argument; the lat
 3. evaluate again, save the model under `helpers.out("models", run_name)`, and return a `RunResult`.
 
 `RunResult.record(notebook, method, model_id)` writes the row into the results store (metric "spearman",
-plus train_seconds, samples_per_second, peak_rss_mb, eval_seconds, n_train).
+plus train_seconds, samples_per_second, peak_memory_mb with memory_kind, eval_seconds, n_train).
 
 Timing: `train_seconds` is the wall time of `trainer.train()` minus the periodic STS evaluations run inside
 it (`eval_seconds`), so it is training time only and comparable across losses; `samples_per_second` is
-training rows x epochs / train_seconds. `peak_rss_mb` is the peak resident memory of the whole process
-during training (it includes everything loaded before, e.g. data and earlier models).
+training rows x epochs / train_seconds. `peak_memory_mb` is, on a CUDA GPU, the peak GPU memory torch allocated
+during training (`memory_kind="cuda"`); elsewhere the peak resident memory of the whole process (`"rss"`, which
+includes everything loaded before, e.g. data and earlier models).
 """
 
 from __future__ import annotations
@@ -46,18 +47,12 @@ WARMUP = 0.1  # a float < 1 is a ratio: warm up over the first 10 % of the steps
 
 
 def base_encoder(profile: Profile | None = None) -> SentenceTransformer:
-    """The raw base encoder of the profile (`scale.base_model`) + mean pooling, as the loss notebooks start.
-
-    Equivalent to `SentenceTransformer(modules=[Transformer(path, max_seq_length=...), Pooling(dim, "mean")])`.
-    """
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-
-    from helpers.models import model_location
+    """The raw base encoder of the profile (`scale.base_model`) + mean pooling, as the loss notebooks start:
+    `helpers.build_encoder(scale.base_model, "mean", max_seq_length=scale.max_seq_length)`."""
+    from helpers.models import build_encoder
 
     scale = (profile or current_profile()).scale
-    transformer = Transformer(model_location(scale.base_model), max_seq_length=scale.max_seq_length)
-    return SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")])
+    return build_encoder(scale.base_model, "mean", max_seq_length=scale.max_seq_length)
 
 
 def training_args(profile: Profile | None, run_name: str, **overrides: Any) -> SentenceTransformerTrainingArguments:
@@ -94,7 +89,8 @@ class RunResult:
     train_seconds: float  # training only (periodic evaluations excluded)
     eval_seconds: float  # the periodic STS evaluations during training
     samples_per_second: float
-    peak_rss_mb: float
+    peak_memory_mb: float  # CUDA memory on a GPU, host RSS elsewhere: see memory_kind
+    memory_kind: str  # "cuda" or "rss"
     n_train: int
     history: LossHistory
     model_path: Path
@@ -110,7 +106,7 @@ class RunResult:
         return record(
             notebook, method, self.score, metric="spearman", model=model_id, baseline=self.baseline,
             train_seconds=self.train_seconds, samples_per_second=round(self.samples_per_second, 2),
-            peak_rss_mb=round(self.peak_rss_mb, 1), eval_seconds=round(self.eval_seconds, 2),
+            peak_memory_mb=round(self.peak_memory_mb, 1), memory_kind=self.memory_kind, eval_seconds=round(self.eval_seconds, 2),
             n_train=self.n_train, **extra,
         )
 
@@ -162,20 +158,22 @@ def train_and_evaluate(
         model.save_pretrained(str(model_path))
     return RunResult(
         run_name=run_name, baseline=baseline, score=score, train_seconds=train_seconds, eval_seconds=eval_seconds,
-        samples_per_second=n_samples / train_seconds, peak_rss_mb=m.peak_rss_mb, n_train=len(train_dataset),
+        samples_per_second=n_samples / train_seconds, peak_memory_mb=m.peak_mb,
+        memory_kind=m.memory_kind, n_train=len(train_dataset),
         history=history, model_path=model_path,
     )
 
 
 def summary(results: Mapping[str, RunResult]) -> pd.DataFrame:
-    """One row per run (keyed by method name): baseline, trained Spearman, change, time, throughput, memory."""
+    """One row per run (keyed by method name): baseline, trained Spearman, change, time, throughput, memory
+    (`memory_kind` says whether `peak_memory_mb` is CUDA memory or host RSS)."""
     import pandas as pd
 
     return pd.DataFrame(
         [
             {"method": method, "n_train": r.n_train, "baseline": r.baseline, "spearman": r.score, "change": r.delta,
              "train_seconds": r.train_seconds, "samples_per_second": r.samples_per_second,
-             "peak_rss_mb": r.peak_rss_mb}
+             "peak_memory_mb": r.peak_memory_mb, "memory_kind": r.memory_kind}
             for method, r in results.items()
         ]
     )

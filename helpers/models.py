@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
 MODEL_DIR_ENV = "COURSE_MODEL_DIR"
+DEVICE_ENV = "COURSE_DEVICE"
+DEVICES = ("cpu", "cuda", "mps")
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _ALIASES = {"all-MiniLM-L6-v2": MINILM_ID, "google-bert/bert-base-uncased": "bert-base-uncased"}
@@ -105,6 +107,46 @@ def resolve_model(model_id: str) -> ResolvedModel:
     )
 
 
+def device() -> str:
+    """The one device the course runs on: "cuda", "mps" or "cpu".
+
+    `COURSE_DEVICE=cpu|cuda|mps` decides when set (e.g. `COURSE_DEVICE=cpu` on a GPU machine to compare);
+    otherwise a CUDA GPU if there is one, then Apple's MPS, then the CPU. Models are loaded there, and every
+    tensor a notebook creates to meet a model's output goes there too.
+    """
+    import torch
+
+    wanted = (os.environ.get(DEVICE_ENV) or "").strip().lower()
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+        "cpu": True,
+    }
+    if wanted:
+        if wanted not in DEVICES:
+            raise CourseError(f"{DEVICE_ENV}={wanted!r} is not a device the course knows. Use one of {', '.join(DEVICES)}.")
+        if not available[wanted]:
+            raise CourseError(
+                f"{DEVICE_ENV}={wanted} was asked for, but torch sees no {wanted} device here. "
+                f"Fix: unset {DEVICE_ENV} (the course then picks what this machine has) or set {DEVICE_ENV}=cpu."
+            )
+        return wanted
+    return "cuda" if available["cuda"] else "mps" if available["mps"] else "cpu"
+
+
+_course_device = device  # for functions whose `device=` argument shadows the name
+
+
+def device_name() -> str:
+    """The device with its hardware name, e.g. "cuda (NVIDIA H200)", for banners and benchmark tables."""
+    import torch
+
+    chosen = device()
+    if chosen == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return chosen
+
+
 _told: set[str] = set()
 
 
@@ -121,18 +163,41 @@ def model_location(model_id: str) -> str:
     return resolved.location
 
 
-def load_sentence_model(model_id: str, max_seq_length: int | None = None, **kwargs: object) -> SentenceTransformer:
-    """A SentenceTransformer for `model_id`, resolved as above."""
+def load_sentence_model(
+    model_id: str, max_seq_length: int | None = None, *, device: str | None = None, **kwargs: object
+) -> SentenceTransformer:
+    """A SentenceTransformer for `model_id`, resolved as above, on `helpers.device()` unless `device=` says."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(model_location(model_id), **kwargs)
+    model = SentenceTransformer(model_location(model_id), device=device or _course_device(), **kwargs)
     if max_seq_length:
         model.max_seq_length = max_seq_length
     return model
 
 
-def load_cross_encoder(model_id: str, **kwargs: object) -> CrossEncoder:
-    """A CrossEncoder for `model_id`, resolved as above (a fresh head if the checkpoint has none)."""
+def load_cross_encoder(model_id: str, *, device: str | None = None, **kwargs: object) -> CrossEncoder:
+    """A CrossEncoder for `model_id`, resolved as above (a fresh head if the checkpoint has none), on
+    `helpers.device()` unless `device=` says."""
     from sentence_transformers import CrossEncoder
 
-    return CrossEncoder(model_location(model_id), **kwargs)
+    return CrossEncoder(model_location(model_id), device=device or _course_device(), **kwargs)
+
+
+def build_encoder(
+    model_id: str, pooling: str = "mean", *, normalize: bool = False, max_seq_length: int | None = None,
+    device: str | None = None,
+) -> SentenceTransformer:
+    """A sentence encoder built from modules around a transformer: notebook 01's construction, in one place.
+
+    `SentenceTransformer(modules=[Transformer(path, max_seq_length=...), Pooling(dim, pooling_mode=pooling)]
+    + [Normalize()])`, with `model_id` resolved as above (a hub id or a saved folder) and the model on
+    `helpers.device()` unless `device=` says otherwise.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    transformer = Transformer(model_location(model_id), max_seq_length=max_seq_length)
+    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)]
+    if normalize:
+        modules.append(Normalize())
+    return SentenceTransformer(modules=modules, device=device or _course_device())

@@ -37,32 +37,37 @@ class Scale:
     sentence_model: str  # a trained sentence-embedding model
     cross_encoder_base: str  # what a cross-encoder is fine-tuned from
     precision: str | None  # "fp16" / "bf16" asked for; used only where the hardware supports it
+    dataloader_workers: int  # on CUDA only: processes that tokenise batches while the GPU trains
     description: str
 
 
 SENTENCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
+# Precision and dataloader workers at `full` come from measurements on an H200 (docs/benchmark.md, "On a CUDA
+# GPU"): with the trainer's dynamic padding, fp16/bf16 ran 3-4x slower than fp32 at batch 32 in the main process
+# (a new sequence length each step costs autocast more than it saves), and 4 dataloader workers made fp32 1.4x
+# faster. The book ran fp16 on a T4; pass `precision="fp16"` to `helpers.precision_args` to compare on yours.
 SCALES: dict[str, Scale] = {
     "tiny": Scale(
         name="tiny", n_train=64, n_eval=60, batch_size=16, epochs=1, max_seq_length=64,
         eval_steps=2, logging_steps=1, n_corpus=80,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
-        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None,
+        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0,
         description="seconds per notebook: what the tests and CI run",
     ),
     "quick": Scale(
         name="quick", n_train=2000, n_eval=0, batch_size=16, epochs=1, max_seq_length=128,
         eval_steps=50, logging_steps=10, n_corpus=2000,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
-        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None,
+        cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=4,
         description="minutes on a laptop CPU: real models, real data subsets",
     ),
     "full": Scale(
         name="full", n_train=50_000, n_eval=0, batch_size=32, epochs=1, max_seq_length=128,
         eval_steps=250, logging_steps=50, n_corpus=0,
         base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
-        cross_encoder_base="bert-base-uncased", precision="fp16",
-        description="the book's scale (50k MNLI pairs, bert-base-uncased, fp16): meant for a GPU",
+        cross_encoder_base="bert-base-uncased", precision=None, dataloader_workers=4,
+        description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
     ),
 }
 

@@ -66,8 +66,7 @@ def quiet_libraries(progress_bars: bool) -> None:
 
 
 def banner(profile: Profile) -> str:
-    from helpers.models import resolve_model
-    from helpers.training import device_name
+    from helpers.models import DEVICE_ENV, device_name, resolve_model
 
     scale = profile.scale
     base = resolve_model(scale.base_model)
@@ -77,7 +76,7 @@ def banner(profile: Profile) -> str:
         models += " -> substituted by all-MiniLM-L6-v2's encoder, so numbers differ from the book's"
     return (
         f"[course] scale={scale.name} ({scale.description}) | source={profile.source} ({profile.reason}) | "
-        f"device={device_name()} | {models} | outputs: {output_dir()}"
+        f"device={device_name()} (set {DEVICE_ENV} to change) | {models} | outputs: {output_dir()}"
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 from helpers.errors import CourseError
+from helpers.models import device
 from helpers.paths import out
 
 if TYPE_CHECKING:
@@ -22,23 +22,10 @@ if TYPE_CHECKING:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and GPU) so a rerun gives the same numbers."""
-    import numpy as np
-    import torch
+    """Seed Python, NumPy and torch (CPU and every GPU) so a rerun gives the same numbers."""
+    from transformers import set_seed
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def device_name() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda ({torch.cuda.get_device_name(0)})"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    set_seed(seed)
 
 
 def precision_args(want: str | None, strict: bool = False) -> dict[str, bool]:
@@ -53,11 +40,11 @@ def precision_args(want: str | None, strict: bool = False) -> dict[str, bool]:
         return {}
     if want not in ("fp16", "bf16"):
         raise CourseError(f"Unknown precision {want!r}: use 'fp16', 'bf16' or None.")
-    cuda = torch.cuda.is_available()
+    cuda = device() == "cuda"
     ok = cuda and (want == "fp16" or torch.cuda.is_bf16_supported())
     if ok:
         return {want: True}
-    why = "no CUDA GPU is available" if not cuda else f"this GPU ({torch.cuda.get_device_name(0)}) has no {want}"
+    why = f"the course runs on {device()}, not a CUDA GPU" if not cuda else f"this GPU ({torch.cuda.get_device_name(0)}) has no {want}"
     if strict:
         raise CourseError(f"{want} training was asked for, but {why}. Fix: run on a GPU, or use precision=None.")
     print(f"[course] {want} asked for, but {why}: training in fp32.")
@@ -65,9 +52,11 @@ def precision_args(want: str | None, strict: bool = False) -> dict[str, bool]:
 
 
 def runtime_args(profile: Profile, run_name: str) -> dict[str, Any]:
-    """The trainer arguments that depend on the machine and profile rather than on the method being taught."""
-    import torch
+    """The trainer arguments that depend on the machine and profile rather than on the method being taught.
 
+    The trainer places the model itself: on `helpers.device()` (`use_cpu=True` when that is the CPU, also on a
+    machine with a GPU). On CUDA, `scale.dataloader_workers` processes prepare batches while the GPU trains.
+    """
     args: dict[str, Any] = {
         "output_dir": str(out("checkpoints", run_name)),
         "run_name": run_name,
@@ -77,8 +66,10 @@ def runtime_args(profile: Profile, run_name: str) -> dict[str, Any]:
         "disable_tqdm": profile.quiet,
         "save_strategy": "no",  # notebooks save the final model themselves, where they say
     }
-    if not torch.cuda.is_available():
+    if device() == "cpu":
         args["use_cpu"] = True
+    elif device() == "cuda" and profile.scale.dataloader_workers:
+        args["dataloader_num_workers"] = profile.scale.dataloader_workers
     args.update(precision_args(profile.scale.precision))
     return args
 
@@ -115,18 +106,42 @@ class LossHistory(TrainerCallback):
 
 @dataclass
 class Measurement:
+    """Wall time and peak memory of one block. On CUDA the memory that matters is the GPU's, elsewhere the host's."""
+
     seconds: float = 0.0
-    peak_rss_mb: float = 0.0
-    peak_cuda_mb: float | None = None
+    peak_rss_mb: float = 0.0  # the process's resident set size on the host
+    peak_cuda_mb: float | None = None  # torch.cuda.max_memory_allocated, when the course runs on CUDA
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def memory_kind(self) -> str:
+        """"cuda" (GPU memory allocated by torch) or "rss" (host memory of the process)."""
+        return "cuda" if self.peak_cuda_mb is not None else "rss"
+
+    @property
+    def peak_mb(self) -> float:
+        """The peak that matters on this device: CUDA memory on a GPU, host RSS otherwise."""
+        return self.peak_cuda_mb if self.peak_cuda_mb is not None else self.peak_rss_mb
+
+    @property
+    def memory_label(self) -> str:
+        return MEMORY_LABELS[self.memory_kind]
+
+
+MEMORY_LABELS = {"cuda": "peak CUDA memory", "rss": "peak host RSS"}
 
 
 @contextmanager
 def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
-    """Wall time and peak memory of a block: process RSS sampled in a thread (and CUDA peak on a GPU)."""
+    """Wall time and peak memory of a block.
+
+    On CUDA (`helpers.device() == "cuda"`): `torch.cuda.max_memory_allocated()` after a synchronize, with the
+    peak counter reset at the start. Always: the process RSS, sampled in a thread.
+    """
     import psutil
     import torch
 
+    on_cuda = device() == "cuda"
     result = Measurement()
     proc = psutil.Process()
     peak = proc.memory_info().rss
@@ -139,16 +154,19 @@ def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
             stop.wait(poll_seconds)
 
     thread = threading.Thread(target=sample, daemon=True)
-    if torch.cuda.is_available():
+    if on_cuda:
+        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     thread.start()
     start = time.perf_counter()
     try:
         yield result
     finally:
+        if on_cuda:
+            torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
         result.seconds = time.perf_counter() - start
         stop.set()
         thread.join()
         result.peak_rss_mb = max(peak, proc.memory_info().rss) / 2**20
-        if torch.cuda.is_available():
+        if on_cuda:
             result.peak_cuda_mb = torch.cuda.max_memory_allocated() / 2**20

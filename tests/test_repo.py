@@ -86,3 +86,16 @@ def test_relative_links_in_markdown_point_at_files(path):
     local = [link for link in links if not re.match(r"[a-z]+:", link)]
     broken = [link for link in local if not (path.parent / link).exists()]
     assert not broken, f"{path.name}: links to missing files {broken}"
+
+
+def test_make_test_collects_every_notebook_and_every_solution():
+    """The README's test command runs each course notebook and each exercise solution (not the learner copies)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval-lax", "notebooks", "exercises"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    collected = {line.split("::", 1)[0] for line in result.stdout.splitlines() if ".ipynb::" in line}
+    expected = {p.relative_to(ROOT).as_posix() for p in NOTEBOOKS + SOLUTIONS}
+    assert expected <= collected, f"not collected: {sorted(expected - collected)}\n{result.stdout[-2000:]}"
+    learner = {p.relative_to(ROOT).as_posix() for p in LEARNER_COPIES}
+    assert not learner & collected, f"learner copies collected: {sorted(learner & collected)}"
