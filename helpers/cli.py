@@ -23,9 +23,8 @@ def doctor(args: argparse.Namespace) -> int:
     """Report versions, device, profile and what is missing."""
     from helpers.data import COURSE_SPLITS, MIRROR_STAND_INS
     from helpers.hub import hub_status
-    from helpers.models import resolve_model
+    from helpers.models import device_name, resolve_model
     from helpers.profiles import SCALES, resolve_profile
-    from helpers.models import device_name
 
     print(f"python {platform.python_version()} on {platform.platform()}")
     missing = []

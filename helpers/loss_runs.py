@@ -106,7 +106,8 @@ class RunResult:
         return record(
             notebook, method, self.score, metric="spearman", model=model_id, baseline=self.baseline,
             train_seconds=self.train_seconds, samples_per_second=round(self.samples_per_second, 2),
-            peak_memory_mb=round(self.peak_memory_mb, 1), memory_kind=self.memory_kind, eval_seconds=round(self.eval_seconds, 2),
+            peak_memory_mb=round(self.peak_memory_mb, 1), memory_kind=self.memory_kind,
+            eval_seconds=round(self.eval_seconds, 2),
             n_train=self.n_train, **extra,
         )
 

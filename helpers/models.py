@@ -124,7 +124,9 @@ def device() -> str:
     }
     if wanted:
         if wanted not in DEVICES:
-            raise CourseError(f"{DEVICE_ENV}={wanted!r} is not a device the course knows. Use one of {', '.join(DEVICES)}.")
+            raise CourseError(
+                f"{DEVICE_ENV}={wanted!r} is not a device the course knows. Use one of {', '.join(DEVICES)}."
+            )
         if not available[wanted]:
             raise CourseError(
                 f"{DEVICE_ENV}={wanted} was asked for, but torch sees no {wanted} device here. "

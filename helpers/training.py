@@ -44,7 +44,10 @@ def precision_args(want: str | None, strict: bool = False) -> dict[str, bool]:
     ok = cuda and (want == "fp16" or torch.cuda.is_bf16_supported())
     if ok:
         return {want: True}
-    why = f"the course runs on {device()}, not a CUDA GPU" if not cuda else f"this GPU ({torch.cuda.get_device_name(0)}) has no {want}"
+    if not cuda:
+        why = f"the course runs on {device()}, not a CUDA GPU"
+    else:
+        why = f"this GPU ({torch.cuda.get_device_name(0)}) has no {want}"
     if strict:
         raise CourseError(f"{want} training was asked for, but {why}. Fix: run on a GPU, or use precision=None.")
     print(f"[course] {want} asked for, but {why}: training in fp32.")

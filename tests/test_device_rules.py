@@ -33,7 +33,8 @@ def _sources() -> list[tuple[str, str]]:
             nb = nbformat.read(path, as_version=4)
             for i, cell in enumerate(nb.cells):
                 if cell.cell_type == "code":
-                    code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+                    lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+                    code = "\n".join(lines)
                     items.append((f"{path.relative_to(ROOT)} cell {i}", code))
     for folder in ("helpers", "tools", "scripts"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -80,7 +81,8 @@ def problems(code: str) -> list[str]:
                 found.append(f"line {node.lineno}: .numpy() without .cpu() first")
             elif _name(inner.func).endswith("detach") and not _name(inner.func.value).endswith("cpu()"):
                 found.append(f"line {node.lineno}: .detach().numpy() without .cpu()")
-        if attr in MODELS and "device" not in keywords and func in MODELS | {f"sentence_transformers.{m}" for m in MODELS}:
+        qualified = MODELS | {f"sentence_transformers.{m}" for m in MODELS}
+        if attr in MODELS and "device" not in keywords and func in qualified:
             found.append(f"line {node.lineno}: {attr}(...) without device=")
         if attr == "from_pretrained" and func.split(".")[0].startswith("AutoModel"):
             chain = parents.get(node)
