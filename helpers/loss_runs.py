@@ -21,7 +21,7 @@ includes everything loaded before, e.g. data and earlier models).
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,8 @@ class RunResult:
     n_train: int
     history: LossHistory
     model_path: Path
+    steps: int = 0  # optimiser steps taken
+    seed: int | None = None  # the training seed, when the run is one of several seeds
 
     @property
     def delta(self) -> float:
@@ -108,7 +110,7 @@ class RunResult:
             train_seconds=self.train_seconds, samples_per_second=round(self.samples_per_second, 2),
             peak_memory_mb=round(self.peak_memory_mb, 1), memory_kind=self.memory_kind,
             eval_seconds=round(self.eval_seconds, 2),
-            n_train=self.n_train, **extra,
+            n_train=self.n_train, steps=self.steps, seed=self.seed, **extra,
         )
 
 
@@ -123,11 +125,13 @@ def train_and_evaluate(
     evaluator: EmbeddingSimilarityEvaluator | None = None,
     baseline: float | None = None,
     save: bool = True,
+    seed: int | None = None,
 ) -> RunResult:
     """Baseline on STS-B validation, train `model` with `loss` in place, evaluate again, save, measure.
 
     `evaluator` defaults to STS-B validation (`helpers.load_sts("validation")`); pass `baseline` to reuse a
     baseline already measured on the same starting model and evaluator. The model is trained in place.
+    `seed` sets the trainer's seed and data order (for runs repeated over `scale.seeds`; see `over_seeds`).
     """
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -140,13 +144,18 @@ def train_and_evaluate(
     if baseline is None:
         baseline = evaluate_sts(model, evaluator)["spearman"]
 
-    args = training_args(profile, run_name, **dict(args_overrides or {}))
+    overrides = dict(args_overrides or {})
+    if seed is not None:
+        overrides.update(seed=seed, data_seed=seed)
+        run_name = f"{run_name}-seed{seed}"
+    args = training_args(profile, run_name, **overrides)
     history = LossHistory()
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator, callbacks=[history]
     )
     with measure() as m:
         trainer.train()
+    steps = trainer.state.global_step
     eval_seconds = sum(metrics.get("eval_runtime", 0.0) for _, metrics in history.evals)
     train_seconds = max(m.seconds - eval_seconds, 1e-9)
     n_samples = len(train_dataset) * args.num_train_epochs
@@ -161,45 +170,95 @@ def train_and_evaluate(
         run_name=run_name, baseline=baseline, score=score, train_seconds=train_seconds, eval_seconds=eval_seconds,
         samples_per_second=n_samples / train_seconds, peak_memory_mb=m.peak_mb,
         memory_kind=m.memory_kind, n_train=len(train_dataset),
-        history=history, model_path=model_path,
+        history=history, model_path=model_path, steps=steps, seed=seed,
     )
 
 
-def summary(results: Mapping[str, RunResult]) -> pd.DataFrame:
-    """One row per run (keyed by method name): baseline, trained Spearman, change, time, throughput, memory
-    (`memory_kind` says whether `peak_memory_mb` is CUDA memory or host RSS)."""
+Runs = Mapping[str, "RunResult | Sequence[RunResult]"]
+
+
+def over_seeds(run: Callable[[int], RunResult], seeds: Sequence[int]) -> list[RunResult]:
+    """`run(seed)` once per seed, each after `helpers.seed_everything(seed)` (so fresh heads and data order
+    differ between seeds and repeat on a rerun). Pass the result to `summary` / `ranking` / `plot_comparison`."""
+    from helpers.training import seed_everything
+
+    results = []
+    for seed in seeds:
+        seed_everything(seed)
+        results.append(run(seed))
+    return results
+
+
+def _as_list(runs: RunResult | Sequence[RunResult]) -> list[RunResult]:
+    return [runs] if isinstance(runs, RunResult) else list(runs)
+
+
+def summary(results: Runs) -> pd.DataFrame:
+    """One row per method: baseline, mean trained Spearman and its spread over seeds (std, min, max), change,
+    optimiser steps, mean training time, throughput and memory (`memory_kind` says whether `peak_memory_mb` is
+    CUDA memory or host RSS). A method with one run has n_seeds 1 and no spread."""
     import pandas as pd
 
-    return pd.DataFrame(
-        [
-            {"method": method, "n_train": r.n_train, "baseline": r.baseline, "spearman": r.score, "change": r.delta,
-             "train_seconds": r.train_seconds, "samples_per_second": r.samples_per_second,
-             "peak_memory_mb": r.peak_memory_mb, "memory_kind": r.memory_kind}
-            for method, r in results.items()
-        ]
-    )
+    rows = []
+    for method, runs in results.items():
+        runs = _as_list(runs)
+        scores = pd.Series([r.score for r in runs], dtype=float)
+        rows.append({
+            "method": method, "n_seeds": len(runs), "n_train": runs[0].n_train, "steps": runs[0].steps,
+            "baseline": runs[0].baseline, "spearman": scores.mean(),
+            "std": scores.std(ddof=1) if len(runs) > 1 else float("nan"),
+            "min": scores.min(), "max": scores.max(), "change": scores.mean() - runs[0].baseline,
+            "train_seconds": sum(r.train_seconds for r in runs) / len(runs),
+            "samples_per_second": sum(r.samples_per_second for r in runs) / len(runs),
+            "peak_memory_mb": max(r.peak_memory_mb for r in runs), "memory_kind": runs[0].memory_kind,
+        })
+    return pd.DataFrame(rows)
 
 
-def plot_comparison(results: Mapping[str, RunResult], title: str = "") -> Figure:
-    """Left: STS-B validation Spearman per run (bars), baseline marked. Right: each training-loss curve divided by
-    its first logged value (losses have different scales, so only their shapes compare)."""
+def ranking(results: Runs) -> pd.DataFrame:
+    """Methods by mean score, best first, each compared with the next one down: "ahead" when their ranges over
+    seeds do not overlap, "tie (within the spread over seeds)" when they do, "one seed: no spread" otherwise."""
+    table = summary(results).sort_values("spearman", ascending=False).reset_index(drop=True)
+    verdicts = []
+    for i in range(len(table)):
+        if i == len(table) - 1:
+            verdicts.append("")
+            continue
+        this, below = table.iloc[i], table.iloc[i + 1]
+        if min(this["n_seeds"], below["n_seeds"]) < 2:
+            verdicts.append("one seed: no spread")
+        elif this["min"] > below["max"]:
+            verdicts.append(f"ahead of {below['method']}")
+        else:
+            verdicts.append(f"tie with {below['method']} (within the spread over seeds)")
+    table["vs next"] = verdicts
+    return table[["method", "n_seeds", "steps", "spearman", "std", "min", "max", "vs next"]]
+
+
+def plot_comparison(results: Runs, title: str = "") -> Figure:
+    """Left: STS-B validation Spearman per method (bar: mean over seeds; whisker: min to max), baseline marked.
+    Right: each method's training-loss curve (first seed) divided by its first logged value (losses have
+    different scales, so only their shapes compare)."""
     import matplotlib.pyplot as plt
 
     if not results:
         raise CourseError("plot_comparison() needs at least one run.")
-    names = list(results)
+    table = summary(results)
+    names = list(table["method"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(names) + 2.6))
-    left.barh(names, [results[n].score for n in names], color="tab:blue", label="after training")
-    left.scatter([results[n].baseline for n in names], names, color="black", marker="|", s=300, zorder=3,
+    spread = [table["spearman"] - table["min"], table["max"] - table["spearman"]]
+    left.barh(names, table["spearman"], xerr=spread, capsize=3, color="tab:blue",
+              label="after training (mean; whisker: min-max over seeds)")
+    left.scatter(table["baseline"], names, color="black", marker="|", s=300, zorder=3,
                  label="baseline (before training)")
-    low = min(min(r.score, r.baseline) for r in results.values())
+    low = min(table["min"].min(), table["baseline"].min())
     left.set_xlim(max(0.0, low - 0.05), 1.0)
     left.invert_yaxis()
     left.set_xlabel("STS-B validation Spearman (cosine)")
     left.grid(axis="x", alpha=0.3)
     left.legend(loc="lower right", fontsize=8)
     for name in names:
-        history = results[name].history
+        history = _as_list(results[name])[0].history
         if history.losses and history.losses[0]:
             relative = [value / history.losses[0] for value in history.losses]
             right.plot(history.steps, relative, marker="." if len(relative) < 40 else None, label=name)

@@ -30,7 +30,7 @@ COLUMNS = [
     "notebook", "method", "model", "scale", "source", "metric", "value", "baseline",
     "train_seconds", "timestamp",
 ]
-KEY = ["notebook", "method", "model", "scale", "source", "metric"]
+KEY = ["notebook", "method", "model", "scale", "source", "metric", "seed"]  # seed: None for single runs
 
 
 def results_path(scale: str, source: str) -> Path:
@@ -131,6 +131,8 @@ def load_results(scale: str | None = None, source: str | None = None, latest: bo
     for path in sorted(folder.glob("*.jsonl")):
         rows.extend(_read(path))
     frame = pd.DataFrame(rows, columns=None if rows else COLUMNS)
+    if "seed" not in frame:
+        frame["seed"] = None
     if scale:
         frame = frame[frame["scale"] == scale]
     if source:

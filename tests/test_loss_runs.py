@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -81,3 +82,37 @@ def test_baseline_can_be_reused_and_empty_data_fails(sample_profile):
     )
     assert result.baseline == 0.5 and result.history.evals == [] and result.eval_seconds == 0
     assert not (result.model_path / "modules.json").exists()
+
+
+def _fake(score: float, seed: int | None = None) -> loss_runs.RunResult:
+    from pathlib import Path
+
+    return loss_runs.RunResult(
+        run_name="x", baseline=0.5, score=score, train_seconds=1.0, eval_seconds=0.0, samples_per_second=10.0,
+        peak_memory_mb=100.0, memory_kind="rss", n_train=8, history=helpers.LossHistory(), model_path=Path("."),
+        steps=4, seed=seed,
+    )
+
+
+def test_summary_and_ranking_report_the_spread_over_seeds():
+    runs = {
+        "A": [_fake(0.80, 1), _fake(0.82, 2), _fake(0.81, 3)],
+        "B": [_fake(0.79, 1), _fake(0.815, 2), _fake(0.80, 3)],  # overlaps A: a tie
+        "C": [_fake(0.60, 1), _fake(0.62, 2), _fake(0.61, 3)],  # below B's range: B is ahead
+        "D": _fake(0.5),
+    }
+    table = loss_runs.summary(runs).set_index("method")
+    assert table.loc["A", "spearman"] == pytest.approx(0.81) and table.loc["A", "std"] == pytest.approx(0.01)
+    assert table.loc["A", "min"] == 0.80 and table.loc["A", "max"] == 0.82 and table.loc["A", "n_seeds"] == 3
+    assert table.loc["D", "n_seeds"] == 1 and np.isnan(table.loc["D", "std"])
+    verdicts = loss_runs.ranking(runs).set_index("method")["vs next"]
+    assert verdicts["A"].startswith("tie with B") and verdicts["B"] == "ahead of C"
+    assert verdicts["C"] == "one seed: no spread" and verdicts["D"] == ""
+
+
+def test_over_seeds_reseeds_before_each_run():
+    import torch
+
+    draws = loss_runs.over_seeds(lambda seed: _fake(float(torch.rand(1).item()), seed), [7, 8, 7])
+    assert draws[0].score == draws[2].score != draws[1].score
+    assert [r.seed for r in draws] == [7, 8, 7]
