@@ -1,4 +1,4 @@
-"""Candidate pairs for Augmented SBERT's silver data: random pairs and BM25 neighbours, without dependencies.
+"""Candidate pairs for Augmented SBERT's silver data: random pairs and BM25 neighbours (BM25 by `bm25s`).
 
 Augmented SBERT (Thakur et al., 2021) labels unlabelled sentence pairs with a cross-encoder and trains a
 bi-encoder on them. *Which* pairs are labelled matters: random pairs are nearly all unrelated, while pairs
@@ -8,10 +8,8 @@ notebook; this module only proposes pairs.
 
 from __future__ import annotations
 
-import math
 import random
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from helpers.errors import CourseError
@@ -32,35 +30,30 @@ def pair_key(a: str, b: str) -> Pair:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of texts.
+    """Okapi BM25 over a fixed list of texts, computed by the `bm25s` library (sparse matrices), on the course's
+    tokens.
 
     score(q, d) = sum over query terms t of idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl)),
-    with Lucene's idf(t) = ln(1 + (N - n_t + 0.5) / (n_t + 0.5)), which is never negative.
+    with Lucene's idf(t) = ln(1 + (N - n_t + 0.5) / (n_t + 0.5)), which is never negative. bm25s's "lucene"
+    method leaves out the constant factor (k1 + 1), which does not change a ranking; it is put back here so that
+    the scores are the textbook ones (exercise 05 rebuilds them by hand as a sparse matrix product).
     """
 
     def __init__(self, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
+        import bm25s
+
         if not texts:
             raise CourseError("BM25 needs at least one text to index.")
-        self.k1, self.b = k1, b
-        docs = [Counter(tokenize(t)) for t in texts]
-        self.lengths = [sum(d.values()) for d in docs]
-        self.avgdl = max(sum(self.lengths) / len(docs), 1e-9)
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for i, doc in enumerate(docs):
-            for term, tf in doc.items():
-                self.postings.setdefault(term, []).append((i, tf))
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
-        self.n_docs = n
+        self.k1, self.b, self.n_docs = k1, b, len(texts)
+        self._index = bm25s.BM25(k1=k1, b=b, method="lucene")
+        self._index.index([tokenize(t) for t in texts], show_progress=False)
 
     def scores(self, query: str) -> list[float]:
         """The BM25 score of `query` against every indexed text, in index order."""
-        out = [0.0] * self.n_docs
-        for term, qtf in Counter(tokenize(query)).items():
-            for i, tf in self.postings.get(term, ()):
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avgdl)
-                out[i] += qtf * self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
-        return out
+        tokens = tokenize(query)
+        if not tokens:
+            return [0.0] * self.n_docs
+        return (self._index.get_scores(tokens) * (self.k1 + 1)).tolist()
 
     def top_k(self, query: str, k: int, exclude: Iterable[int] = ()) -> list[int]:
         """Indices of the `k` best-scoring texts with a score above zero (ties: lower index first)."""
