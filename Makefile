@@ -13,8 +13,20 @@ SOURCE ?= sample
 OFFLINE ?= 1
 TEST_ENV := HF_HUB_OFFLINE=$(OFFLINE) COURSE_SCALE=$(SCALE) COURSE_SOURCE=$(SOURCE) TOKENIZERS_PARALLELISM=false
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+# pytest-xdist: WORKERS processes, each notebook's cells on one worker (they share a kernel). WORKERS=0 runs serially.
+WORKERS ?= 2
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+# Where the tests' notebooks write (models, results, figures): a throwaway folder unless TEST_OUTPUT_DIR is given,
+# so `make test` writes nothing into the repository and never reads an earlier run's results.
+TEST_OUTPUT_DIR ?=
+define with_test_outputs
+	@out="$(TEST_OUTPUT_DIR)"; [ -n "$$out" ] || out=$$(mktemp -d -t course-test.XXXXXX); \
+	echo "test outputs: $$out"; \
+	COURSE_OUTPUT_DIR=$$out $(TEST_ENV) $(1); rc=$$?; \
+	[ -n "$(TEST_OUTPUT_DIR)" ] || rm -rf "$$out"; exit $$rc
+endef
 
-.PHONY: setup test test-unit test-notebooks course lab doctor lint clean-notebooks clean
+.PHONY: setup test test-unit test-notebooks test-nightly course lab doctor lint clean-notebooks clean
 
 setup:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +35,19 @@ setup:
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (embedding course)"
 	$(BIN)/python -m helpers doctor || true
 
+# The suite: unit tests, every notebook and every exercise solution. Tests marked `nightly` (the DDP run, the
+# diagram redraw, the CLI tests that start kernels) run in `make test-nightly`.
 test:
-	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) tests notebooks exercises/solutions $(PYTEST_ARGS)
+	$(call with_test_outputs,$(BIN)/python -m pytest $(NBVAL) $(XDIST) -m "not nightly" tests notebooks exercises/solutions $(PYTEST_ARGS))
 
 test-unit:
-	$(TEST_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(call with_test_outputs,$(BIN)/python -m pytest $(XDIST) -m "not nightly" tests $(PYTEST_ARGS))
 
 test-notebooks:
-	$(TEST_ENV) $(BIN)/python -m pytest $(NBVAL) notebooks exercises/solutions $(PYTEST_ARGS)
+	$(call with_test_outputs,$(BIN)/python -m pytest $(NBVAL) $(XDIST) notebooks exercises/solutions $(PYTEST_ARGS))
+
+test-nightly:
+	$(call with_test_outputs,$(BIN)/python -m pytest $(XDIST) -m nightly tests $(PYTEST_ARGS))
 
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.

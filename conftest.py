@@ -19,6 +19,16 @@ collect_ignore = [str(p.relative_to(Path(__file__).parent)) for p in Path(__file
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+# Slow checks of things that change rarely run in `make test-nightly`, not in `make test` (see the Makefile).
+NIGHTLY = ("tests/test_ddp.py", "tests/test_diagrams.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(NIGHTLY):
+            item.add_marker(pytest.mark.nightly)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     result = yield
