@@ -1,4 +1,4 @@
-"""The diagrams: `imgs/draw_diagrams.py` draws every one of them, and every image a notebook shows is in imgs/."""
+"""The diagrams: `tools/diagrams.py` draws every one of them, and every image a notebook shows is in imgs/."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IMGS = ROOT / "imgs"
-SCRIPT = IMGS / "draw_diagrams.py"
+SCRIPT = ROOT / "tools" / "diagrams.py"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # File names are fixed: notebooks refer to them.
@@ -66,12 +66,12 @@ def test_diagram_is_a_real_picture(drawn, name):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_diagram_is_committed_with_the_drawn_size(drawn, name):
     committed = IMGS / f"{name}.png"
-    assert committed.is_file(), f"imgs/{name}.png is missing: run `python imgs/draw_diagrams.py {name}`"
+    assert committed.is_file(), f"imgs/{name}.png is missing: run `python -m tools.diagrams {name}`"
     assert png_size(committed) == png_size(drawn / f"{name}.png"), f"imgs/{name}.png is stale: redraw it"
 
 
 def test_one_diagram_by_name_is_deterministic(drawn, tmp_path, monkeypatch):
-    """`draw_diagrams.py NAME` draws only that one, byte for byte what the full run drew in another process."""
+    """`python -m tools.diagrams NAME` draws only that one, byte for byte what the full run drew in another process."""
     spec = importlib.util.spec_from_file_location("draw_diagrams", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "draw_diagrams", module)  # dataclasses look their module up there

@@ -1,9 +1,9 @@
 """Draw every diagram the notebooks show. One file, one style: change a word or a colour here, rerun, commit.
 
-    python imgs/draw_diagrams.py                 # all diagrams, written next to this script
-    python imgs/draw_diagrams.py pooling tsdae   # only these (with or without .png)
-    python imgs/draw_diagrams.py --out /tmp/d    # somewhere else (the tests do this)
-    python imgs/draw_diagrams.py --list          # the names
+    python -m tools.diagrams                 # all diagrams, written to imgs/
+    python -m tools.diagrams pooling tsdae   # only these (with or without .png)
+    python -m tools.diagrams --out /tmp/d    # somewhere else (the tests do this)
+    python -m tools.diagrams --list          # the names
 
 Matplotlib only. Every figure is drawn in inch coordinates (the axes fill the figure and one data unit is one inch),
 so positions below read as "inches from the bottom-left corner". After drawing, each figure is checked for text
@@ -27,7 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-HERE = Path(__file__).resolve().parent
+IMGS = Path(__file__).resolve().parent.parent / "imgs"
 
 # ----------------------------------------------------------------------------------------------------------------
 # Shared style
@@ -624,7 +624,7 @@ def render(name: str, out_dir: Path, check: bool = True) -> tuple[Path | None, l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Draw the course diagrams (PNG).")
     parser.add_argument("names", nargs="*", help="diagrams to draw (default: all); a .png suffix is accepted")
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: next to this script)")
+    parser.add_argument("--out", type=Path, default=IMGS, help="output folder (default: imgs/)")
     parser.add_argument("--list", action="store_true", help="print the diagram names and exit")
     parser.add_argument("--no-check", action="store_true", help="write diagrams even with layout problems (drafts)")
     args = parser.parse_args(argv)
