@@ -88,3 +88,10 @@ def test_unreachable_hub_is_reported(monkeypatch):
     monkeypatch.setattr(hub.urllib.request, "urlopen", refused)
     status = hub.hub_status()
     assert not status.online and "connection refused" in status.why
+
+
+def test_quiet_switch_silences_progress_bars_at_every_scale(monkeypatch):
+    monkeypatch.delenv("COURSE_QUIET", raising=False)
+    assert resolve_profile("tiny").quiet and not resolve_profile("quick").quiet
+    monkeypatch.setenv("COURSE_QUIET", "1")
+    assert resolve_profile("quick").quiet and resolve_profile("full").quiet
