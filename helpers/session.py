@@ -7,7 +7,7 @@ import logging
 import os
 import warnings
 
-from helpers.hub import go_offline
+from helpers.hub import go_offline, hub_status
 from helpers.paths import output_dir
 from helpers.profiles import Profile, resolve_profile
 
@@ -66,17 +66,22 @@ def quiet_libraries(progress_bars: bool) -> None:
 
 
 def banner(profile: Profile) -> str:
-    from helpers.models import DEVICE_ENV, device_name, resolve_model
+    from helpers.models import DEVICE_ENV, FOLDER_ORIGINS, ResolvedModel, device_name, resolve_model
+
+    def where(resolved: ResolvedModel) -> str:  # a folder is named: which one was used matters
+        return f"{resolved.origin} {resolved.location}" if resolved.origin in FOLDER_ORIGINS else resolved.origin
 
     scale = profile.scale
     base = resolve_model(scale.base_model)
     sent = resolve_model(scale.sentence_model)
-    models = f"models: {scale.sentence_model} ({sent.origin}), base {scale.base_model} ({base.origin})"
+    models = f"models: {scale.sentence_model} ({where(sent)}), base {scale.base_model} ({where(base)})"
     if base.substituted:
         models += " -> substituted by all-MiniLM-L6-v2's encoder, so numbers differ from the book's"
+    status = hub_status()
+    hub = f"hub: {'online' if status.online else 'offline'} ({status.why})"
     return (
         f"[course] scale={scale.name} ({scale.description}) | source={profile.source} ({profile.reason}) | "
-        f"device={device_name()} (set {DEVICE_ENV} to change) | {models} | outputs: {output_dir()}"
+        f"{hub} | device={device_name()} (set {DEVICE_ENV} to change) | {models} | outputs: {output_dir()}"
     )
 
 

@@ -16,6 +16,9 @@ Launch (from the repository root; add `--scale`, `--source` or set COURSE_SCALE 
     # N processes on one machine (N GPUs; on a CPU-only machine N processes with the gloo backend)
     torchrun --nproc_per_node 2 scripts/train_ddp.py --scale tiny --source sample
 
+    # a machine with ONE GPU: NCCL needs a GPU per process, so check the script on the CPU (gloo) instead
+    COURSE_DEVICE=cpu torchrun --nproc_per_node 2 scripts/train_ddp.py --scale tiny --source sample
+
     # the same through Accelerate. On GPUs `--num_processes N` is enough. On a CPU-only machine add
     # `--multi_gpu` (it only selects Accelerate's torchrun launcher; the script then picks gloo on CPU), and do
     # NOT pass `--cpu`: `accelerate launch --cpu` runs a single process unless you launch through MPI.
@@ -167,6 +170,7 @@ def train(cli: argparse.Namespace) -> int:
         # imports datasets/transformers (and so tqdm) before it sets the variable: set it here, before any import.
         os.environ.setdefault("TQDM_DISABLE", "1")
     profile = helpers.setup(cli.scale, cli.source, seed=cli.seed, show=launcher_rank() == 0)
+    device = helpers.device()  # "cuda", "mps" or "cpu" (COURSE_DEVICE=cpu overrides): the course's one device rule
 
     import torch
     from sentence_transformers import (
@@ -196,12 +200,14 @@ def train(cli: argparse.Namespace) -> int:
                 f"{err} Here: leave out --precision (and accelerate launch's --mixed_precision), "
                 "or pass --precision fp32."
             ) from err
-    if not torch.cuda.is_available() and launched_world_size() > 1:
-        # runtime_args sets use_cpu=True without CUDA. That does not prevent DDP: with use_cpu and the launcher's
-        # RANK/WORLD_SIZE, Accelerate starts a multi-CPU process group, whose backend is gloo (MPI when torch has
-        # it): name gloo so it is explicit. Only when launched on several processes: on a single process,
-        # ddp_backend="gloo" makes Accelerate look for a process group that nobody started (ValueError); and
-        # without use_cpu, a CPU-only machine rejects gloo ("Your assigned backend gloo is not available").
+    if device == "cpu" and launched_world_size() > 1:
+        # runtime_args sets use_cpu=True when the course runs on the CPU (no GPU, or COURSE_DEVICE=cpu on a machine
+        # with one). That does not prevent DDP: with use_cpu and the launcher's RANK/WORLD_SIZE, Accelerate starts a
+        # multi-CPU process group, whose backend is gloo (MPI when torch has it): name gloo so it is explicit. Only
+        # when launched on several processes: on a single process, ddp_backend="gloo" makes Accelerate look for a
+        # process group that nobody started (ValueError); and without use_cpu, a CPU-only machine rejects gloo
+        # ("Your assigned backend gloo is not available"). On GPUs the trainer picks NCCL, which needs one GPU per
+        # process: N processes on one GPU fail there, so run a one-GPU machine's check with COURSE_DEVICE=cpu.
         runtime["ddp_backend"] = "gloo"
     args = SentenceTransformerTrainingArguments(
         num_train_epochs=cli.epochs or scale.epochs,
@@ -234,7 +240,10 @@ def train(cli: argparse.Namespace) -> int:
         )
 
     transformer = Transformer(helpers.model_location(scale.base_model), max_seq_length=scale.max_seq_length)
-    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")])
+    # args.device is this process's own device: cuda:<LOCAL_RANK> under torchrun on GPUs, else the course's device.
+    model = SentenceTransformer(
+        modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")], device=str(args.device)
+    )
     sts = helpers.load_sts("validation") if main else None
     baseline = helpers.evaluate_sts(model, sts)["spearman"] if main else None  # before training, always
 
@@ -246,7 +255,7 @@ def train(cli: argparse.Namespace) -> int:
         model=model, args=args, train_dataset=pairs, loss=loss, callbacks=[log.history]
     )
     if main:
-        print(f"[train_ddp] {world_size} process(es) x {batch_size} pairs = effective batch {per_step}; "
+        print(f"[train_ddp] on {device}: {world_size} process(es) x {batch_size} pairs = effective batch {per_step}; "
               f"{len(pairs)} pairs; MNRL candidates per anchor: {per_step if world_size > 1 else batch_size}")
     with helpers.measure() as m:
         trainer.train()
@@ -267,10 +276,11 @@ def train(cli: argparse.Namespace) -> int:
             train_seconds=m.seconds, world_size=world_size, per_device_batch_size=batch_size,
             effective_batch_size=per_step, n_train=len(pairs), steps=steps,
             samples_per_second=round(steps * per_step / max(m.seconds, 1e-9), 2),
-            peak_rss_mb_rank0=round(m.peak_rss_mb, 1),
+            peak_memory_mb=round(m.peak_mb, 1), memory_kind=m.memory_kind,  # rank 0's: CUDA memory or host RSS
         )
         print(f"[train_ddp] STS-B validation Spearman: {baseline:.4f} before, {score:.4f} after "
-              f"({steps} steps in {m.seconds:.1f} s). Model: {model_path}. Rank logs: {logs}")
+              f"({steps} steps in {m.seconds:.1f} s; rank 0 {m.memory_label} {m.peak_mb:.0f} MB). "
+              f"Model: {model_path}. Rank logs: {logs}")
 
     if torch.distributed.is_initialized():
         torch.distributed.barrier()  # the other ranks wait until rank 0 has saved and recorded

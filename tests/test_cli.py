@@ -102,3 +102,104 @@ def test_bench_measures_a_notebook(monkeypatch, tmp_path):
     assert (row.samples_per_second, row.sentences_per_second) == (12.0, 300.0)
     table = bench.to_markdown([row], "tiny", "sample")
     assert "| 09_demo | ok |" in table and "Measured on:" in table and "sentence-transformers" in table
+
+
+def test_run_records_every_outcome_and_writes_everything(monkeypatch, tmp_path, capsys):
+    """A timeout and a dead kernel end their notebook, not the run: every notebook gets a status, an executed copy
+    and a line in results.md."""
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    books = tmp_path / "books"
+    books.mkdir()
+    _notebook(books / "01_ok.ipynb", "print('first')")
+    _notebook(books / "02_slow.ipynb", "print('before')", "import time\ntime.sleep(60)")
+    _notebook(books / "03_dies.ipynb", "print('alive')", "import os\nos._exit(1)")
+    _notebook(books / "04_fails.ipynb", "1 / 0")
+    _notebook(books / "05_after.ipynb", "print('still running')")
+    assert cli.main(["run", "--notebooks", str(books), "--timeout", "2"]) == 1
+    out = capsys.readouterr().out
+    expected = {"01_ok": "ok", "02_slow": "TIMEOUT", "03_dies": "KERNEL DIED", "04_fails": "FAILED", "05_after": "ok"}
+    report = (tmp_path / "out" / "results" / "results.md").read_text()
+    for name, status in expected.items():
+        assert f"{name}.ipynb: {status} in" in out
+        assert f"| {name} | {status} |" in report
+        executed = nbformat.read(tmp_path / "out" / "executed" / f"{name}.ipynb", as_version=4)
+        assert executed.metadata["course_run"]["status"] == status
+    slow = nbformat.read(tmp_path / "out" / "executed" / "02_slow.ipynb", as_version=4)
+    assert slow.cells[0].outputs[0]["text"] == "before\n"  # what ran before the timeout is kept
+
+
+def test_bench_reports_a_timeout_and_keeps_the_copy(monkeypatch, tmp_path):
+    from helpers import bench
+
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
+    path = _notebook(tmp_path / "09_slow.ipynb", "import time\ntime.sleep(60)")
+    row = bench.run_one(path, timeout=2)
+    assert row.status == "TIMEOUT" and (tmp_path / "out" / "executed" / "09_slow.ipynb").is_file()
+    assert "| 09_slow | TIMEOUT |" in bench.to_markdown([row], "tiny", "sample")
+
+
+def test_bench_reports_the_recorded_peak_cuda_memory(sample_profile):
+    from helpers import bench
+    from helpers.results import record
+
+    since = "2000-01-01T00:00:00+00:00"
+    record("09", "train", 0.5, peak_memory_mb=812.4, memory_kind="cuda")
+    record("09", "train big", 0.6, peak_memory_mb=1500.0, memory_kind="cuda")
+    record("09", "encode", 0.7, peak_memory_mb=3000.0, memory_kind="rss")  # host memory: not in this column
+    record("10", "other", 0.7, peak_memory_mb=9999.0, memory_kind="cuda")  # another notebook
+    assert bench._recorded(since, "09")[2] == 1500
+    record("11", "cpu run", 0.7, peak_memory_mb=900.0, memory_kind="rss")
+    assert bench._recorded(since, "11")[2] is None
+    row = bench.BenchRow("09_demo", "ok", 1.0, 2000, None, None, 1500)
+    table = bench.to_markdown([row, bench.BenchRow("11_cpu", "ok", 1.0, 900, None, None)], "tiny", "sample")
+    assert f"| {bench.RSS_HEADER} | {bench.CUDA_HEADER} |" in table
+    assert "| 09_demo | ok | 1.00 | 2000 | 1500 |" in table and "| 11_cpu | ok | 1.00 | 900 |  |" in table
+
+
+def test_bench_and_cli_share_the_runner_without_an_import_cycle():
+    import subprocess
+    import sys
+
+    code = "import sys, helpers.bench; assert 'helpers.cli' not in sys.modules, 'bench imports cli'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo_root() or ".")
+    assert cli.notebooks_in is __import__("helpers.notebook_runner").notebook_runner.notebooks_in
+
+
+@pytest.mark.skipif(repo_root() is None, reason="needs the course checkout")
+def test_timing_tables_in_the_docs_agree_with_the_benchmark():
+    from helpers import bench
+
+    stale = bench.stale_docs(repo_root())
+    assert not stale, f"stale: {[str(p) for p in stale]}; fix: python -m helpers bench --sync-docs"
+
+
+def test_sync_docs_regenerates_blocks_and_inline_numbers(tmp_path):
+    from helpers import bench
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "benchmark.md").write_text(
+        "### scale=tiny, source=sample\n\nMeasured on: x.\n\n"
+        "| notebook | status | wall minutes | peak memory (MB) |\n|---|---|---|---|\n"
+        "| 01_a | ok | 0.52 | 1 |\n| 02_b | ok | 2.35 | 1 |\n| **total** | | 2.9 | |\n\n"
+        "### scale=quick, source=local (real data)\n\n"
+        "| notebook | status | wall minutes | peak host RSS of the kernel (MB) | peak CUDA memory, recorded (MB) |\n"
+        "|---|---|---|---|---|\n| 01_a | ok | 1.64 | 1 | |\n| 02_b | ok | 9.35 | 1 | |\n\n"
+        "## On a CUDA GPU\n\n| model | fp32 | bf16 |\n|---|---|---|\n| MiniLM | 593 | 143 |\n"
+    )
+    (tmp_path / "README.md").write_text(
+        "intro\n<!-- bench:start readme tiny/sample quick/local -->\nold table\n<!-- bench:end -->\nafter\n")
+    (tmp_path / "docs" / "instructor.md").write_text(
+        "<!-- bench:start instructor quick/local tiny/sample -->\n"
+        "| notebook | run at `quick` (measured, min) | run at `tiny` (min) | exercises |\n|---|---|---|---|\n"
+        "| 01_a | 9 | 9 | 1. Pooling by hand |\n<!-- bench:end -->\n"
+        "Half day: <!-- bench:min0 quick/local 01 02 -->99 min; 02 runs <!-- bench:min quick/local 02 -->1.0 |\n"
+    )
+    assert bench.sync_docs(check=True, root=tmp_path) == 1
+    assert bench.sync_docs(root=tmp_path) == 0 and bench.sync_docs(check=True, root=tmp_path) == 0
+    readme = (tmp_path / "README.md").read_text()
+    assert "| 01_a | 0.5 | 1.6 |\n| 02_b | 2.4 | 9.3 |\n| **all two** | **3** | **11** |\n" in readme
+    assert readme.endswith("<!-- bench:end -->\nafter\n")
+    guide = (tmp_path / "docs" / "instructor.md").read_text()
+    assert "under 2.4 min (all two in 3 min)" in guide
+    assert "| 01_a | 1.6 | 0.5 | 1. Pooling by hand |" in guide and "| 02_b | 9.3 | 2.4 |  |" in guide
+    assert "-->11 min; 02 runs <!-- bench:min quick/local 02 -->9.3 |" in guide

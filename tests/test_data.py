@@ -75,3 +75,10 @@ def test_local_mirror_layout_and_stand_in(monkeypatch, tmp_path, capsys):
     assert len(ds) == 1 and "no MNLI train split" in capsys.readouterr().out
     with pytest.raises(CourseError, match="python -m helpers download"):
         helpers.load_data("sentence-transformers/stsb", None, "test", profile)
+
+
+def test_a_profile_without_a_data_folder_is_a_clear_error(sample_profile):
+    from dataclasses import replace
+
+    with pytest.raises(CourseError, match="has no data folder"):
+        helpers.load_data("sentence-transformers/stsb", None, "test", replace(sample_profile, data_dir=None))

@@ -1,5 +1,9 @@
 """scripts/train_ddp.py under `torchrun --nproc_per_node 2` on CPU (gloo), at tiny scale on the sample data.
 
+The run is pinned to the CPU with COURSE_DEVICE=cpu (helpers.runtime_args then sets use_cpu=True and the script
+picks gloo), also on a machine with a GPU: two processes on one CUDA device would fail in NCCL, and a CPU-only CI
+machine and a one-GPU workstation then run the same test.
+
 One real two-process run (about a minute and a half on a busy 2-core machine) checks that both ranks trained,
 that the loss went down, that only rank 0 saved a model and recorded a result, and that nothing but the
 launcher's banner reached stderr. A second, fast test checks that bad input exits non-zero with a message.
@@ -33,6 +37,7 @@ def course_env(output_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_", "ACCELERATE_"))}
     env.update(
         HF_HUB_OFFLINE="1", COURSE_OUTPUT_DIR=str(output_dir), COURSE_SCALE="tiny", COURSE_SOURCE="sample",
+        COURSE_DEVICE="cpu",  # gloo on the CPU, also where there is one GPU (NCCL needs a GPU per process)
         OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", PYTHONHASHSEED="0",
     )
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
@@ -119,6 +124,9 @@ def test_only_rank_zero_saved_and_recorded(ddp_run):
     assert row["world_size"] == WORLD_SIZE and row["effective_batch_size"] == WORLD_SIZE * BATCH_SIZE
     assert -1.0 <= row["value"] <= 1.0 and -1.0 <= row["baseline"] <= 1.0
     assert row["train_seconds"] > 0
+    # The memory figure says what it measured: on the CPU, rank 0's peak host RSS (a MiniLM-sized process > 100 MB).
+    assert row["memory_kind"] == "rss" and row["peak_memory_mb"] > 100, row
+    assert "peak_rss_mb_rank0" not in row
 
 
 def test_stderr_is_clean(ddp_run):
@@ -135,3 +143,8 @@ def test_bad_input_exits_with_a_message(tmp_path: Path):
     assert result.returncode == 2
     assert "--batch-size must be at least 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_device_is_stated(ddp_run):
+    result, _ = ddp_run
+    assert "[train_ddp] on cpu: 2 process(es)" in result.stdout, result.stdout[-2000:]

@@ -73,3 +73,66 @@ def test_a_regression_is_recorded_then_raised(sample_profile):
     with pytest.raises(expectations.QualityRegression):
         helpers.record("03d", "MNRL (anchor, positive)", 0.5, model="bert-base-uncased-local", profile=full_hub)
     assert helpers.load_results(scale="full", source="hub")["value"].tolist() == [0.5]
+
+
+def test_a_corrupt_line_is_quarantined_and_recording_goes_on(sample_profile, capsys):
+    helpers.record("01", "mean", 0.5, model="m")
+    path = results.results_path("tiny", "sample")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"notebook": "01", "method": "cut off\n[1, 2]\n')
+    helpers.record("01", "cls", 0.2, model="m")  # a damaged store does not block recording
+    capsys.readouterr()
+    frame = helpers.load_results(latest=False)
+    out = capsys.readouterr()
+    assert sorted(frame["method"]) == ["cls", "mean"]  # no valid row lost
+    assert f"results store {path}: line(s) 2, 3 not a valid row" in out.out and out.err == ""
+    corrupt = path.with_name(path.name + ".corrupt")
+    assert corrupt.read_text() == '{"notebook": "01", "method": "cut off\n[1, 2]\n'
+    assert [json.loads(line)["method"] for line in path.read_text().splitlines()] == ["mean", "cls"]
+    helpers.load_results()
+    assert capsys.readouterr().out == ""  # reported once: the line has moved
+
+
+def test_a_half_written_last_line_does_not_swallow_the_next_row(sample_profile, capsys):
+    helpers.record("01", "mean", 0.5, model="m")
+    path = results.results_path("tiny", "sample")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"notebook": "01", "meth')  # a writer killed mid-line
+    helpers.record("01", "cls", 0.2, model="m")
+    assert sorted(helpers.load_results()["method"]) == ["cls", "mean"]
+    assert "line(s) 2 not a valid row" in capsys.readouterr().out
+
+
+def test_rows_with_unusual_line_separators_survive(sample_profile):
+    helpers.record("01", "a\u2028b\rc", 0.5, model="m")
+    helpers.record("01", "plain", 0.6, model="m")
+    assert sorted(helpers.load_results()["method"]) == ["a\u2028b\rc", "plain"]
+
+
+@pytest.mark.parametrize("key", ["scale", "source", "timestamp"])
+def test_record_refuses_to_overwrite_reserved_columns(sample_profile, key):
+    with pytest.raises(CourseError, match=f"record\\(\\) sets '{key}' itself"):
+        helpers.record("01", "mean", 0.5, **{key: "x"})
+    assert helpers.load_results().empty
+
+
+def test_each_record_is_one_append(sample_profile, monkeypatch):
+    import os
+
+    writes = []
+    real_write = os.write
+
+    def spy(fd, data):
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(results.os, "write", spy)
+    helpers.record("01", "mean", 0.5, model="m")
+    helpers.record("01", "cls", 0.25, model="m")
+    assert len(writes) == 2 and all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
+    assert results.results_path("tiny", "sample").read_bytes() == b"".join(writes)
+
+
+def test_report_lists_how_each_notebook_ended(sample_profile):
+    md = results.write_report(runs=[("01_a", "ok", 0.5), ("02_b", "TIMEOUT", 1.0)])[0].read_text()
+    assert "| 01_a | ok | 0.50 |" in md and "| 02_b | TIMEOUT | 1.00 |" in md
