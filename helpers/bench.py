@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -33,16 +32,6 @@ class BenchRow:
     samples_per_second: float | None
     sentences_per_second: float | None
     peak_cuda_mb: float | None = None  # the largest peak CUDA memory the notebook's own records report; None on CPU
-
-
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 def _recorded(since: str, notebook: str) -> tuple[float | None, float | None, float | None]:
@@ -76,19 +65,11 @@ def run_one(path: Path, timeout: int) -> BenchRow:
 
     from helpers.notebook_runner import run_notebook
     from helpers.paths import out
+    from helpers.training import peak_sampler, process_tree_rss
 
     nb = nbformat.read(path, as_version=4)
     since = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    peak = 0
-    stop = threading.Event()
     kernel_pid: list[int] = []
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            if kernel_pid:
-                peak = max(peak, _tree_rss(kernel_pid[0]))
-            stop.wait(0.2)
 
     def on_start(km: object) -> None:  # called once the kernel process exists
         provisioner = getattr(km, "provisioner", None)
@@ -96,17 +77,17 @@ def run_one(path: Path, timeout: int) -> BenchRow:
         if process is not None:
             kernel_pid.append(process.pid)
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        outcome = run_notebook(nb, path.parent, timeout, on_start=on_start)
-    finally:
-        stop.set()
-        thread.join()
-        nbformat.write(nb, out("executed", path.name))
+    def kernel_rss() -> int:
+        return process_tree_rss(kernel_pid[0]) if kernel_pid else 0
+
+    with peak_sampler(kernel_rss, poll_seconds=0.2) as peak:
+        try:
+            outcome = run_notebook(nb, path.parent, timeout, on_start=on_start)
+        finally:
+            nbformat.write(nb, out("executed", path.name))
     notebook_id = path.name.split("_", 1)[0]
     samples, sentences, cuda = _recorded(since, notebook_id)
-    return BenchRow(path.stem, outcome.status, round(outcome.minutes, 2), round(peak / 2**20), samples, sentences,
+    return BenchRow(path.stem, outcome.status, round(outcome.minutes, 2), round(peak[0] / 2**20), samples, sentences,
                     cuda)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.errors import CourseError
+from helpers.errors import CourseError, say_once
 from helpers.session import current_profile
 
 if TYPE_CHECKING:
@@ -62,15 +62,6 @@ MIRROR_STAND_INS: dict[tuple[str, str | None, str], tuple[str, str]] = {
         "(the course never evaluates on MNLI, so nothing is tested on training data).",
     ),
 }
-
-_told: set[str] = set()
-
-
-def _say_once(message: str) -> None:
-    if message not in _told:
-        _told.add(message)
-        print(f"[course] {message}")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Mirror integrity: `python -m helpers download` writes every split atomically and records its rows and SHA-256 in
@@ -246,7 +237,7 @@ def load_data(hub_id: str, config: str | None = None, split: str = "train", prof
         return _load_checked(root, wanted)
     stand_in = MIRROR_STAND_INS.get((hub_id, config, split))
     if stand_in and (root / DatasetSplit(hub_id, config, stand_in[0]).relpath()).is_file():
-        _say_once(stand_in[1])
+        say_once(stand_in[1])
         return _load_checked(root, DatasetSplit(hub_id, config, stand_in[0]))
     available = _available(root, hub_id, config)
     fix = (

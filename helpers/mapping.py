@@ -50,31 +50,37 @@ def entailment_pairs(dataset: Dataset) -> Dataset:
     )
 
 
+def other_rows(values: list[str], seed: int = 42) -> list[str]:
+    """For each row, the value of another row, chosen at random, never equal to the row's own value.
+
+    A cyclic shift over a seeded permutation (row order[i] takes the value of row order[i + 1]), so no row gets
+    its own position back; then duplicates (e.g. "I am not sure." twice in MNLI) that still hand a row its own
+    text are swapped with another row's, where neither ends up with its own value.
+    """
+    if len(values) < 2:
+        raise CourseError(f"need at least 2 rows to draw from other rows, got {len(values)}")
+    order = list(range(len(values)))
+    random.Random(seed).shuffle(order)
+    drawn = [""] * len(order)
+    for i, row in enumerate(order):
+        drawn[row] = values[order[(i + 1) % len(order)]]
+    for i in range(len(drawn)):
+        if drawn[i] != values[i]:
+            continue
+        j = next((j for j in order if drawn[j] != values[i] and drawn[i] != values[j]), None)
+        if j is None:
+            raise CourseError("every row has the same text: no other row's value differs from a row's own")
+        drawn[i], drawn[j] = drawn[j], drawn[i]
+    return drawn
+
+
 def entailment_triplets(dataset: Dataset, seed: int = 42) -> Dataset:
     """(anchor, positive, negative): entailment pairs plus a *soft* negative, a hypothesis drawn at random
     from other rows (shuffled; a row never gets its own positive back)."""
     pairs = entailment_pairs(dataset)
     if len(pairs) < 2:
         raise CourseError(f"need at least 2 entailment pairs to draw negatives, got {len(pairs)}")
-    positives = list(pairs["positive"])
-    rng = random.Random(seed)
-    order = list(range(len(positives)))
-    rng.shuffle(order)
-    # Row order[i] takes the positive of row order[i + 1]: a cyclic shift of a random permutation,
-    # so no row gets its own positive back.
-    negatives = [""] * len(order)
-    for i, row in enumerate(order):
-        negatives[row] = positives[order[(i + 1) % len(order)]]
-    # Duplicate hypotheses (e.g. "I am not sure." twice in MNLI) can still hand a row its own text: swap those
-    # negatives with another row's where neither ends up with its own positive.
-    for i in range(len(negatives)):
-        if negatives[i] != positives[i]:
-            continue
-        j = next((j for j in order if negatives[j] != positives[i] and negatives[i] != positives[j]), None)
-        if j is None:
-            raise CourseError("every entailment hypothesis is the same text: no negative differs from its positive")
-        negatives[i], negatives[j] = negatives[j], negatives[i]
-    return pairs.add_column("negative", negatives)
+    return pairs.add_column("negative", other_rows(list(pairs["positive"]), seed))
 
 
 def flatten_sentences(dataset: Dataset, columns: list[str] | None = None, unique: bool = True) -> list[str]:

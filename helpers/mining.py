@@ -8,14 +8,13 @@ draws (it hard-codes `show_progress_bar=True`), at `tiny` only, where the course
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partialmethod
 from typing import TYPE_CHECKING
 
 from helpers.data import require_columns
-from helpers.errors import CourseError
+from helpers.mapping import other_rows
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -24,20 +23,11 @@ if TYPE_CHECKING:
 def random_negatives(dataset: Dataset, seed: int = 42, column: str = "negative") -> Dataset:
     """(anchor, positive) -> (anchor, positive, negative): each row's negative is another row's positive.
 
-    A cyclic shift over a seeded permutation of the rows, so no row gets back its own position's positive
-    (a duplicate positive text elsewhere in the data can still coincide; such rows keep the draw).
+    Drawn by `helpers.mapping.other_rows` (as 03d's soft negatives): never the row's own positive text.
     """
     require_columns(dataset, ["anchor", "positive"], "random negatives")
-    if len(dataset) < 2:
-        raise CourseError(f"need at least 2 rows to draw negatives from other rows, got {len(dataset)}")
-    positives = list(dataset["positive"])
-    order = list(range(len(positives)))
-    random.Random(seed).shuffle(order)
-    negatives = [""] * len(order)
-    for i, row in enumerate(order):
-        negatives[row] = positives[order[(i + 1) % len(order)]]
     base = dataset.select_columns(["anchor", "positive"])
-    return base.add_column(column, negatives)
+    return base.add_column(column, other_rows(list(dataset["positive"]), seed))
 
 
 @contextmanager

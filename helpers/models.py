@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpers.errors import CourseError
+from helpers.errors import CourseError, say_once
 from helpers.hub import hub_status
 
 if TYPE_CHECKING:
@@ -225,19 +225,11 @@ def device_name() -> str:
     return chosen
 
 
-_told: set[str] = set()
-
-
-def _tell(resolved: ResolvedModel) -> None:
-    if resolved.note and resolved.note not in _told:
-        _told.add(resolved.note)
-        print(f"[course] {resolved.note}")
-
-
 def model_location(model_id: str) -> str:
     """The path or hub id to load `model_id` from (prints a note once if it is a substitute)."""
     resolved = resolve_model(model_id)
-    _tell(resolved)
+    if resolved.note:
+        say_once(resolved.note)
     return resolved.location
 
 

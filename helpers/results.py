@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,9 +272,6 @@ def write_report(folder: Path | None = None, runs: list[tuple[str, str, float]] 
 
 
 # ---- The models the course saved: notebook 08 evaluates them ----------------------------------------------------
-# (Appended section; its two imports belong with the others at the top of the module.)
-import re  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 
 _MODEL_FOLDER = re.compile(r"(?P<notebook>\d\d[a-z]?)-(?P<method>.+?)(?:-seed(?P<seed>\d+))?")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -134,42 +134,60 @@ class Measurement:
 MEMORY_LABELS = {"cuda": "peak CUDA memory", "rss": "peak host RSS"}
 
 
+def process_tree_rss(pid: int | None = None) -> int:
+    """Resident memory of a process and all its children, in bytes (this process by default; 0 once it is gone)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
+@contextmanager
+def peak_sampler(read: Callable[[], int], poll_seconds: float = 0.05) -> Iterator[list[int]]:
+    """Samples `read()` in a thread while the block runs; yields a one-item list that holds the peak at the end."""
+    peak = [read()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], read())
+            stop.wait(poll_seconds)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], read())
+
+
 @contextmanager
 def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
     """Wall time and peak memory of a block.
 
     On CUDA (`helpers.device() == "cuda"`): `torch.cuda.max_memory_allocated()` after a synchronize, with the
-    peak counter reset at the start. Always: the process RSS, sampled in a thread.
+    peak counter reset at the start. Always: the process RSS (with its children), sampled in a thread.
     """
-    import psutil
     import torch
 
     on_cuda = device() == "cuda"
     result = Measurement()
-    proc = psutil.Process()
-    peak = proc.memory_info().rss
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, proc.memory_info().rss)
-            stop.wait(poll_seconds)
-
-    thread = threading.Thread(target=sample, daemon=True)
     if on_cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    thread.start()
-    start = time.perf_counter()
-    try:
-        yield result
-    finally:
-        if on_cuda:
-            torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
-        result.seconds = time.perf_counter() - start
-        stop.set()
-        thread.join()
-        result.peak_rss_mb = max(peak, proc.memory_info().rss) / 2**20
-        if on_cuda:
-            result.peak_cuda_mb = torch.cuda.max_memory_allocated() / 2**20
+    with peak_sampler(process_tree_rss, poll_seconds) as peak:
+        start = time.perf_counter()
+        try:
+            yield result
+        finally:
+            if on_cuda:
+                torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
+            result.seconds = time.perf_counter() - start
+    result.peak_rss_mb = peak[0] / 2**20
+    if on_cuda:
+        result.peak_cuda_mb = torch.cuda.max_memory_allocated() / 2**20
