@@ -56,12 +56,14 @@ def test_expectations_apply_only_to_comparable_runs(sample_profile):
     from helpers import expectations
 
     check = expectations.check
-    check("full", "sample", False, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # sample data: reported only
-    check("full", "hub", True, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # substituted model: reported only
-    check("quick", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.1)  # no floor at quick
-    check("full", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.81)
+    mnrl = "MNRL (pairs + random soft negative)"  # the book's MNRL setting: the one 03d run with a floor
+    check("full", "sample", False, "03d", mnrl, "spearman", 0.1)  # sample data: reported only
+    check("full", "hub", True, "03d", mnrl, "spearman", 0.1)  # substituted model: reported only
+    check("quick", "hub", False, "03d", mnrl, "spearman", 0.1)  # no floor at quick
+    check("full", "hub", False, "03d", mnrl, "spearman", 0.81)
+    check("full", "hub", False, "03d", "MNRL (batch 8)", "spearman", 0.5)  # a sweep run: no floor describes it
     with pytest.raises(expectations.QualityRegression, match=r"below the full-scale floor 0\.8"):
-        check("full", "hub", False, "03d", "MNRL (anchor, positive)", "spearman", 0.75)
+        check("full", "hub", False, "03d", mnrl, "spearman", 0.75)
 
 
 def test_a_regression_is_recorded_then_raised(sample_profile):
@@ -71,7 +73,8 @@ def test_a_regression_is_recorded_then_raised(sample_profile):
 
     full_hub = replace(sample_profile.with_scale(name="full"), source="hub")
     with pytest.raises(expectations.QualityRegression):
-        helpers.record("03d", "MNRL (anchor, positive)", 0.5, model="bert-base-uncased-local", profile=full_hub)
+        helpers.record("03d", "MNRL (pairs + random soft negative)", 0.5, model="bert-base-uncased-local",
+                       profile=full_hub)
     assert helpers.load_results(scale="full", source="hub")["value"].tolist() == [0.5]
 
 
