@@ -55,7 +55,7 @@ test-nightly:
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.
 course:
-	$(BIN)/python -m helpers run $(NOTEBOOKS)
+	$(BIN)/python -m tools run $(NOTEBOOKS)
 
 lab:
 	$(BIN)/jupyter lab  # the repository root: notebooks/ and exercises/
@@ -67,7 +67,7 @@ lint:
 	$(BIN)/ruff check .
 
 clean-notebooks:
-	$(BIN)/python -m helpers strip notebooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb
+	$(BIN)/nbstripout --keep-id notebooks/*.ipynb exercises/*.ipynb exercises/solutions/*.ipynb
 
 clean:
 	rm -rf outputs

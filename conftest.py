@@ -29,9 +29,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.nightly)
 
 
+_watch = None  # tools.expectations.StoreWatch over this run's results store, made on first use
+
+
+def check_quality_floors(item: pytest.Item) -> None:
+    """Fail the cell that recorded a result below its floor (tools/expectations.py; only at full scale on hub
+    data with the real models, i.e. the GPU workflow)."""
+    global _watch
+    from helpers.profiles import output_dir
+    from tools.expectations import QualityRegression, StoreWatch, check_row
+
+    if _watch is None:
+        _watch = StoreWatch(output_dir() / "results")
+    notebook = Path(str(item.path)).name.split("_", 1)[0]
+    for row in _watch.new_rows():
+        if row.get("notebook") == notebook:
+            try:
+                check_row(row)
+            except QualityRegression as err:
+                pytest.fail(str(err), pytrace=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     result = yield
+    if str(item.path).endswith(".ipynb"):
+        check_quality_floors(item)
     outputs = getattr(item, "test_outputs", None)  # set by nbval's IPyNbCell after running the cell
     if outputs:
         noise = [o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]

@@ -1,4 +1,6 @@
-"""`python -m helpers <command>`: doctor, download (make a local mirror), run (execute the course), bench, ..."""
+"""`python -m helpers <command>`: what learners and instructors run. `doctor` reports versions, device, profile
+and anything missing; `download` makes a local mirror for a room without Wi-Fi; `manifest` records or checks a
+mirror's checksums. (The maintainers' commands, run/bench/colab, are `python -m tools ...`.)"""
 
 from __future__ import annotations
 
@@ -9,10 +11,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from helpers.errors import CourseError
-from helpers.notebook_runner import execute, notebooks_in, run_notebook
-
-__all__ = ["execute", "main", "notebooks_in"]  # execute/notebooks_in: kept importable from here
+from helpers.profiles import CourseError
 
 PACKAGES = (
     "torch", "sentence-transformers", "transformers", "datasets", "accelerate", "mteb",
@@ -23,9 +22,8 @@ PACKAGES = (
 def doctor(args: argparse.Namespace) -> int:
     """Report versions, device, profile and what is missing."""
     from helpers.data import COURSE_SPLITS, MIRROR_STAND_INS, file_problem, read_manifest, repair_command
-    from helpers.hub import hub_status
     from helpers.models import device_name, resolve_model
-    from helpers.profiles import SCALES, resolve_profile
+    from helpers.profiles import SCALES, hub_status, resolve_profile
 
     print(f"python {platform.python_version()} on {platform.platform()}")
     missing = []
@@ -195,119 +193,6 @@ def manifest_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute notebooks headless; executed copies, results table and plot land in the output folder.
-
-    Every notebook ends with a status (ok, FAILED, TIMEOUT, KERNEL DIED, ERROR); its executed copy and the report
-    are written whatever happened, also when the run is interrupted."""
-    import nbformat
-
-    from helpers.paths import out, repo_root
-    from helpers.results import write_report
-
-    if args.scale:
-        os.environ["COURSE_SCALE"] = args.scale
-    if args.source:
-        os.environ["COURSE_SOURCE"] = args.source
-    root = repo_root()
-    folder = Path(args.notebooks) if args.notebooks else (root / "notebooks" if root else Path("notebooks"))
-    books = notebooks_in(folder, args.only)
-    if not books:
-        raise CourseError(f"no notebooks found in {folder}")
-    runs: list[tuple[str, str, float]] = []
-    try:
-        for book in books:
-            nb = nbformat.read(book, as_version=4)
-            target = out("executed", book.name)
-            try:
-                outcome = run_notebook(nb, folder, args.timeout)
-            except BaseException:  # Ctrl-C: keep what ran, then stop
-                nbformat.write(nb, target)
-                runs.append((book.stem, "INTERRUPTED", 0.0))
-                raise
-            nbformat.write(nb, target)
-            runs.append((book.stem, outcome.status, outcome.minutes))
-            if not outcome.ok:
-                print(f"{book.name}: {outcome.detail[-2000:]}", file=sys.stderr)
-            print(f"{book.name}: {outcome.status} in {outcome.minutes:.2f} min -> {target}", flush=True)
-    finally:
-        for path in write_report(runs=runs):
-            print(f"wrote {path}")
-        for name, status, minutes in runs:
-            print(f"  {name}: {status} ({minutes:.2f} min)")
-    return 0 if all(status == "ok" for _, status, _ in runs) else 1
-
-
-def strip(args: argparse.Namespace) -> int:
-    """Remove outputs and execution counts from notebooks (they are committed clean)."""
-    import nbformat
-
-    for name in args.paths:
-        nb = nbformat.read(name, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-            cell.metadata.pop("execution", None)
-        nb.metadata.pop("widgets", None)
-        nbformat.write(nb, name)
-    return 0
-
-
-def colab(args: argparse.Namespace) -> int:
-    """Regenerate (or with --check, verify) the Colab cells of every notebook and the learners' exercises."""
-    import nbformat
-
-    from helpers import colab as cb
-    from helpers import exercises as ex
-    from helpers.paths import repo_root
-
-    root = repo_root()
-    if root is None:
-        raise CourseError("`colab` works on a checkout of the course (notebooks/ and constraints.txt)")
-    pinned = cb.pins(root / "constraints.txt")
-    problems: dict[str, list[str]] = {}
-    solutions = ex.solution_notebooks(root)
-    for path in [*notebooks_in(root / "notebooks", []), *solutions]:
-        rel = path.relative_to(root).as_posix()
-        if args.check:
-            problems[rel] = cb.check(path, pinned, rel)
-        elif cb.apply(path, pinned, rel):
-            print(f"updated {rel}")
-    for solution in solutions:  # the learner's copy is generated from the (now current) solution notebook
-        target = ex.learner_path(solution)
-        rel, solution_rel = target.relative_to(root).as_posix(), solution.relative_to(root).as_posix()
-        nb = nbformat.read(solution, as_version=4)
-        problems.setdefault(solution_rel, []).extend(ex.problems_in(nb))
-        expected = nbformat.writes(cb.with_cells(ex.learner_version(nb, solution_rel), rel, pinned))
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if args.check:
-            if current != expected:
-                problems[rel] = ["learner copy is missing or stale"]
-        elif current != expected:
-            target.write_text(expected, encoding="utf-8")
-            print(f"updated {rel}")
-    stale = {name: found for name, found in problems.items() if found}
-    for name, found in stale.items():
-        for problem in found:
-            print(f"{name}: {problem}")
-    if args.check and stale:
-        print("fix: python -m helpers colab")
-    return 1 if stale else 0
-
-
-def bench(args: argparse.Namespace) -> int:
-    """Time every notebook headless at one scale/source and write the table; or (--sync-docs) copy the measured
-    minutes from docs/benchmark.md into the README and the instructor guide."""
-    from helpers.bench import bench as run_bench
-    from helpers.bench import sync_docs
-
-    if args.sync_docs:
-        return sync_docs(check=args.check)
-    target = Path(args.write) if args.write else None
-    rows = run_bench(args.scale, args.source, args.only, args.timeout, target)
-    return 1 if any(r.status != "ok" for r in rows) else 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -326,30 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("folder", help="the mirror (COURSE_DATA_DIR) or helpers/sample_data")
     p.add_argument("--check", action="store_true", help="only report files that differ from the manifest")
     p.set_defaults(func=manifest_command)
-    p = sub.add_parser("run", help="execute the notebooks headless and write the results report")
-    p.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 03a (default: all)")
-    p.add_argument("--scale")
-    p.add_argument("--source")
-    p.add_argument("--notebooks", help="folder of notebooks (default: the repo's notebooks/)")
-    p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    p.set_defaults(func=run)
-    p = sub.add_parser("strip", help="remove outputs from notebooks before committing")
-    p.add_argument("paths", nargs="+")
-    p.set_defaults(func=strip)
-    p = sub.add_parser("bench", help="benchmark (not a test): wall time, peak memory, throughput per notebook")
-    p.add_argument("only", nargs="*", help="notebook name prefixes (default: all)")
-    p.add_argument("--scale", default="tiny")
-    p.add_argument("--source", default="sample")
-    p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    p.add_argument("--write", help="also write the markdown table to this file (e.g. docs/benchmark-tiny.md)")
-    p.add_argument("--sync-docs", action="store_true",
-                   help="run nothing: regenerate the timing blocks of README.md and docs/instructor.md "
-                        "from docs/benchmark.md")
-    p.add_argument("--check", action="store_true", help="with --sync-docs: only report blocks that are stale")
-    p.set_defaults(func=bench)
-    p = sub.add_parser("colab", help="regenerate Colab cells in every notebook and the learners' exercise copies")
-    p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
-    p.set_defaults(func=colab)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.errors import CourseError, say_once
+from helpers.profiles import CourseError, say_once
 from helpers.session import current_profile
 
 if TYPE_CHECKING:

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.errors import CourseError
 from helpers.evaluation import evaluate_sts, sts_evaluator
-from helpers.paths import out
+from helpers.profiles import CourseError, out
 from helpers.session import current_profile
 from helpers.training import LossHistory, measure, runtime_args
 

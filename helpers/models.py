@@ -17,8 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpers.errors import CourseError, say_once
-from helpers.hub import hub_status
+from helpers.profiles import CourseError, hub_status, say_once
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer

@@ -1,17 +1,19 @@
 """Run profiles: the *scale* a notebook runs at and the *source* its data and models come from.
 
 Every number a notebook uses for size (rows, batch size, epochs, sequence length, evaluation size)
-lives in the SCALES table below, so a notebook never hides a literal that changes with the scale.
-"""
+lives in the SCALES table below, so a notebook never hides a literal that changes with the scale."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-
-from helpers.errors import CourseError
-from helpers.hub import hub_status
+from urllib.parse import urlsplit
 
 SCALE_ENV = "COURSE_SCALE"
 QUIET_ENV = "COURSE_QUIET"  # 1: no progress bars at any scale (test runs: nbval fails a cell that writes stderr)
@@ -162,3 +164,130 @@ def resolve_profile(scale: str | None = None, source: str | None = None, seed: i
         scale=SCALES[scale_name], source=source_name, data_dir=data_dir,
         hub_online=status.online, reason=reason, seed=seed,
     )
+
+
+# -------- Errors and notes for the learner --------------------------------------------------------------------
+# What the course tells the learner: one exception type for every mistake a learner can fix (its message says
+# how), and notes printed once per process (on stdout: a notebook cell that writes to stderr fails the tests).
+
+class CourseError(RuntimeError):
+    """A problem with the course set-up or input: the message names the fix."""
+
+
+_said: set[str] = set()
+
+
+def say_once(message: str) -> None:
+    """Print `[course] message` the first time this process sees `message`."""
+    if message not in _said:
+        _said.add(message)
+        print(f"[course] {message}")
+
+
+# -------- Is the hub reachable? -------------------------------------------------------------------------------
+# Is the Hugging Face Hub reachable? Asked once per process, answered in at most a few seconds.
+#
+# "Reachable" means an answer only the hub gives: the model API's JSON for all-MiniLM-L6-v2, with that model's id,
+# from the endpoint's own host. A 4xx/5xx, a redirect to another host (a captive portal's login page), an HTML page
+# or JSON about something else all count as offline, and the reason says which.
+
+OFFLINE_ENVS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+PROBE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_MAX_BYTES = 2_000_000  # the model API's answer is a few kB; a portal page is not read to the end
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    online: bool
+    why: str
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+@lru_cache(maxsize=1)
+def hub_status(timeout: float = 3.0) -> HubStatus:
+    """Check the hub with one small request, unless the environment says we are offline."""
+    for env in OFFLINE_ENVS:
+        if _truthy(os.environ.get(env)):
+            return HubStatus(False, f"{env}=1")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    return probe(endpoint, timeout)
+
+
+def probe(endpoint: str, timeout: float = 3.0) -> HubStatus:
+    """GET the model API of PROBE_MODEL at `endpoint` and accept only the hub's own answer (see the module doc).
+
+    Bounded in time: `timeout` per network operation, and at most about 2 x `timeout` for reading the body."""
+    url = f"{endpoint}/api/models/{PROBE_MODEL}"
+    host = urlsplit(url).hostname
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    deadline = time.monotonic() + 2 * timeout
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            final_host = urlsplit(response.geturl()).hostname
+            if final_host != host:
+                return HubStatus(False, f"{host} redirected to {final_host} (a captive portal or a proxy login?)")
+            body = b""
+            while len(body) <= _MAX_BYTES:
+                chunk = response.read(65536)
+                if not chunk:
+                    break
+                body += chunk
+                if time.monotonic() > deadline:
+                    return HubStatus(False, f"{host} answered too slowly (over {2 * timeout:g} s)")
+    except urllib.error.HTTPError as err:
+        return HubStatus(False, f"{host} answered HTTP {err.code}, not the hub's model API")
+    except (urllib.error.URLError, OSError, ValueError) as err:  # refused, DNS, timeout, malformed URL
+        reason = getattr(err, "reason", err)
+        return HubStatus(False, f"no connection to {host}: {reason}")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return HubStatus(False, f"{host} answered, but not with the hub's JSON (a captive portal or a proxy page?)")
+    if not isinstance(data, dict) or PROBE_MODEL not in (data.get("id"), data.get("modelId")):
+        return HubStatus(False, f"{host} answered JSON that is not the hub's entry for {PROBE_MODEL}")
+    return HubStatus(True, f"{host} answered as the hub")
+
+
+def go_offline() -> None:
+    """Tell huggingface_hub, transformers and datasets not to try the network (saves their timeouts)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        import huggingface_hub.constants as constants
+
+        constants.HF_HUB_OFFLINE = True
+    except ImportError:  # pragma: no cover - huggingface_hub is a dependency
+        pass
+
+
+# -------- Where the course writes -----------------------------------------------------------------------------
+# Everything the course writes goes under one folder (ignored by git): models, results, figures, runs.
+
+OUTPUT_ENV = "COURSE_OUTPUT_DIR"
+
+
+def repo_root() -> Path | None:
+    """The course checkout this package lives in (None when installed from a wheel, e.g. on Colab)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir() else None
+
+
+def output_dir() -> Path:
+    """`COURSE_OUTPUT_DIR`, else `<repo>/outputs`, else `./course-outputs`."""
+    env = os.environ.get(OUTPUT_ENV)
+    if env:
+        path = Path(env).expanduser()
+    else:
+        root = repo_root()
+        path = root / "outputs" if root else Path.cwd() / "course-outputs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def out(*parts: str) -> Path:
+    """A path under the output folder; its parent folder exists. E.g. `out("models", "01-mean")`."""
+    path = output_dir().joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

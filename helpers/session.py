@@ -6,10 +6,10 @@ import functools
 import logging
 import os
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from helpers.hub import go_offline, hub_status
-from helpers.paths import output_dir
-from helpers.profiles import Profile, resolve_profile
+from helpers.profiles import Profile, go_offline, hub_status, output_dir, resolve_profile
 
 _active: Profile | None = None
 
@@ -22,26 +22,48 @@ def current_profile() -> Profile:
     return _active
 
 
-def silence_tqdm() -> None:
-    """Turn every tqdm bar off, including Jupyter widget bars.
-
-    TQDM_DISABLE is not enough: `tqdm.notebook.tqdm` passes `disable=False` explicitly (overriding the
-    variable), so libraries using `tqdm.autonotebook` still draw widgets. Forcing the keyword in the base
-    class covers every subclass.
-    """
-    import tqdm.std
-
-    original = tqdm.std.tqdm.__init__
-    if getattr(original, "course_silenced", False):
-        return
-
+def _bars_forced_off(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
-    def init(self: tqdm.std.tqdm, *args: object, **kwargs: object) -> None:
+    def init(self: object, *args: object, **kwargs: object) -> None:
         kwargs["disable"] = True
         original(self, *args, **kwargs)
 
     init.course_silenced = True  # type: ignore[attr-defined]
-    tqdm.std.tqdm.__init__ = init  # type: ignore[method-assign]
+    return init
+
+
+def silence_tqdm() -> None:
+    """Turn every tqdm bar off for the rest of the process, including Jupyter widget bars.
+
+    TQDM_DISABLE is not enough: it is read once, when tqdm is first imported, and `tqdm.notebook.tqdm` passes
+    `disable=False` explicitly (overriding it), so libraries using `tqdm.autonotebook` still draw widgets.
+    Forcing the keyword in the base class covers every subclass.
+    """
+    import tqdm.std
+
+    if not getattr(tqdm.std.tqdm.__init__, "course_silenced", False):
+        tqdm.std.tqdm.__init__ = _bars_forced_off(tqdm.std.tqdm.__init__)  # type: ignore[method-assign]
+
+
+@contextmanager
+def quiet_progress_bars(active: bool = True) -> Iterator[None]:
+    """While active, every tqdm bar is off (as `silence_tqdm` does for the whole process); restored afterwards.
+
+    For calls that always draw bars, e.g. `sentence_transformers.util.mine_hard_negatives` (it hard-codes
+    `show_progress_bar=True`): `with quiet_progress_bars(profile.quiet): ...`.
+    """
+    if not active:
+        yield
+        return
+    import tqdm.std
+
+    original = tqdm.std.tqdm.__dict__["__init__"]  # restored as it was (tqdm may store a partialmethod here)
+    if not getattr(tqdm.std.tqdm.__init__, "course_silenced", False):
+        tqdm.std.tqdm.__init__ = _bars_forced_off(tqdm.std.tqdm.__init__)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        tqdm.std.tqdm.__init__ = original  # type: ignore[method-assign]
 
 
 def quiet_libraries(progress_bars: bool) -> None:

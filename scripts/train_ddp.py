@@ -63,7 +63,7 @@ except ImportError:  # running from a checkout without `pip install -e .`: the p
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import helpers
 
-from helpers.errors import CourseError
+from helpers.profiles import CourseError
 
 RUN_NAME = "ddp-mnrl"
 EXIT_BAD_INPUT = 2

@@ -17,18 +17,18 @@ import pytest
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import huggingface_hub.constants as hf_constants
 
-    from helpers import data, errors, hub, session
+    from helpers import data, profiles, session
 
     saved = dict(os.environ)
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "course-outputs"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # tests never touch the network (a test may unset it)
     monkeypatch.setattr(session, "_active", None)
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", hf_constants.HF_HUB_OFFLINE)
-    monkeypatch.setattr(errors, "_said", set())  # say-once messages are said again in each test
+    monkeypatch.setattr(profiles, "_said", set())  # say-once messages are said again in each test
     monkeypatch.setattr(data, "_verified", {})
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
     yield
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
     for key in set(os.environ) - set(saved):  # what the test (or helpers.setup inside it) added
         del os.environ[key]
     for key, value in saved.items():

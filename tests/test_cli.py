@@ -6,8 +6,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import cli, colab
-from helpers.paths import repo_root
+from helpers import cli
+from helpers.profiles import repo_root
+from tools import colab
+from tools.__main__ import main as tools_main
 
 
 def test_doctor_offline_reports_profile_models_and_data(monkeypatch, capsys):
@@ -46,7 +48,7 @@ def test_run_executes_records_and_reports(monkeypatch, tmp_path, capsys):
     _notebook(books / "01_demo.ipynb", "import helpers\nprofile = helpers.setup('tiny', 'sample')",
               "helpers.record('01', 'demo', 0.5, model='m')")
     _notebook(books / "02_other.ipynb", "raise SystemExit('not selected')")
-    assert cli.main(["run", "01", "--notebooks", str(books), "--timeout", "300"]) == 0
+    assert tools_main(["run", "01", "--notebooks", str(books), "--timeout", "300"]) == 0
     out = capsys.readouterr().out
     assert "01_demo.ipynb: ok" in out and "02_other" not in out
     executed = nbformat.read(tmp_path / "out" / "executed" / "01_demo.ipynb", as_version=4)
@@ -57,18 +59,22 @@ def test_run_executes_records_and_reports(monkeypatch, tmp_path, capsys):
 def test_run_reports_a_failing_notebook(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     _notebook(tmp_path / "01_bad.ipynb", "1 / 0")
-    assert cli.main(["run", "--notebooks", str(tmp_path), "--timeout", "300"]) == 1
+    assert tools_main(["run", "--notebooks", str(tmp_path), "--timeout", "300"]) == 1
 
 
-def test_strip_removes_outputs(tmp_path):
+def test_clean_notebooks_strips_outputs_and_keeps_cell_ids(tmp_path):
+    """`make clean-notebooks` runs nbstripout --keep-id: outputs go, the cell ids the exercises rely on stay."""
+    import subprocess
+    import sys
+
     path = _notebook(tmp_path / "x.ipynb", "1 + 1")
     nb = nbformat.read(path, as_version=4)
+    nb.cells[0].id, nb.cells[0].execution_count = "solution-1", 1
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="2")]
-    nb.cells[0].execution_count = 1
     nbformat.write(nb, path)
-    assert cli.main(["strip", str(path)]) == 0
+    subprocess.run([str(Path(sys.executable).parent / "nbstripout"), "--keep-id", str(path)], check=True)
     cell = nbformat.read(path, as_version=4).cells[0]
-    assert cell.outputs == [] and cell.execution_count is None
+    assert cell.outputs == [] and cell.execution_count is None and cell.id == "solution-1"
 
 
 @pytest.mark.skipif(repo_root() is None, reason="needs the course checkout")
@@ -88,7 +94,7 @@ def test_colab_cells_are_generated_idempotently(tmp_path):
 
 
 def test_bench_measures_a_notebook(monkeypatch, tmp_path):
-    from helpers import bench
+    from tools import bench
 
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -115,7 +121,7 @@ def test_run_records_every_outcome_and_writes_everything(monkeypatch, tmp_path, 
     _notebook(books / "03_dies.ipynb", "print('alive')", "import os\nos._exit(1)")
     _notebook(books / "04_fails.ipynb", "1 / 0")
     _notebook(books / "05_after.ipynb", "print('still running')")
-    assert cli.main(["run", "--notebooks", str(books), "--timeout", "2"]) == 1
+    assert tools_main(["run", "--notebooks", str(books), "--timeout", "2"]) == 1
     out = capsys.readouterr().out
     expected = {"01_ok": "ok", "02_slow": "TIMEOUT", "03_dies": "KERNEL DIED", "04_fails": "FAILED", "05_after": "ok"}
     report = (tmp_path / "out" / "results" / "results.md").read_text()
@@ -129,7 +135,7 @@ def test_run_records_every_outcome_and_writes_everything(monkeypatch, tmp_path, 
 
 
 def test_bench_reports_a_timeout_and_keeps_the_copy(monkeypatch, tmp_path):
-    from helpers import bench
+    from tools import bench
 
     monkeypatch.setenv("COURSE_OUTPUT_DIR", str(tmp_path / "out"))
     path = _notebook(tmp_path / "09_slow.ipynb", "import time\ntime.sleep(60)")
@@ -139,8 +145,8 @@ def test_bench_reports_a_timeout_and_keeps_the_copy(monkeypatch, tmp_path):
 
 
 def test_bench_reports_the_recorded_peak_cuda_memory(sample_profile):
-    from helpers import bench
     from helpers.results import record
+    from tools import bench
 
     since = "2000-01-01T00:00:00+00:00"
     record("09", "train", 0.5, peak_memory_mb=812.4, memory_kind="cuda")
@@ -156,25 +162,16 @@ def test_bench_reports_the_recorded_peak_cuda_memory(sample_profile):
     assert "| 09_demo | ok | 1.00 | 2000 | 1500 |" in table and "| 11_cpu | ok | 1.00 | 900 |  |" in table
 
 
-def test_bench_and_cli_share_the_runner_without_an_import_cycle():
-    import subprocess
-    import sys
-
-    code = "import sys, helpers.bench; assert 'helpers.cli' not in sys.modules, 'bench imports cli'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo_root() or ".")
-    assert cli.notebooks_in is __import__("helpers.notebook_runner").notebook_runner.notebooks_in
-
-
 @pytest.mark.skipif(repo_root() is None, reason="needs the course checkout")
 def test_timing_tables_in_the_docs_agree_with_the_benchmark():
-    from helpers import bench
+    from tools import bench
 
     stale = bench.stale_docs(repo_root())
-    assert not stale, f"stale: {[str(p) for p in stale]}; fix: python -m helpers bench --sync-docs"
+    assert not stale, f"stale: {[str(p) for p in stale]}; fix: python -m tools bench --sync-docs"
 
 
 def test_sync_docs_regenerates_blocks_and_inline_numbers(tmp_path):
-    from helpers import bench
+    from tools import bench
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "benchmark.md").write_text(

@@ -6,8 +6,7 @@ import pytest
 
 import helpers
 from helpers.data import COURSE_SPLITS
-from helpers.errors import CourseError
-from helpers.profiles import sample_dir
+from helpers.profiles import CourseError, sample_dir
 
 REQUIRED_SAMPLES = [s for s in COURSE_SPLITS]
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import helpers
-from helpers.errors import CourseError
 from helpers.models import DEVICE_ENV, device
+from helpers.profiles import CourseError
 from helpers.training import measure, runtime_args
 
 

@@ -1,11 +1,11 @@
-"""`helpers.exercises`: learner copies are the solutions with each solution block replaced by a placeholder."""
+"""`tools.exercises`: learner copies are the solutions with each solution block replaced by a placeholder."""
 
 from __future__ import annotations
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import exercises
+from tools import exercises
 
 SOLUTION = '''def f(x):
     """Doc stays."""

@@ -1,5 +1,4 @@
 """The hub check accepts only the hub's own answer; anything else is offline, with the reason (local server only)."""
-
 from __future__ import annotations
 
 import json
@@ -9,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers import hub
+from helpers import profiles
 
-API_PATH = f"/api/models/{hub.PROBE_MODEL}"
+API_PATH = f"/api/models/{profiles.PROBE_MODEL}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(5)
             self._send(200, b"{}", "application/json")
         elif self.path == API_PATH:
-            body = {"_id": "x", "id": hub.PROBE_MODEL, "modelId": hub.PROBE_MODEL, "downloads": 1}
+            body = {"_id": "x", "id": profiles.PROBE_MODEL, "modelId": profiles.PROBE_MODEL, "downloads": 1}
             self._send(200, json.dumps(body).encode(), "application/json")
         else:
             self._send(404, b"", "text/plain")
@@ -73,13 +72,13 @@ def server(monkeypatch):
     ("404", False, "127.0.0.1 answered HTTP 404, not the hub's model API"),
     ("redirect", False, "127.0.0.1 redirected to localhost (a captive portal"),
     ("html", False, "127.0.0.1 answered, but not with the hub's JSON"),
-    ("other-json", False, f"127.0.0.1 answered JSON that is not the hub's entry for {hub.PROBE_MODEL}"),
+    ("other-json", False, f"127.0.0.1 answered JSON that is not the hub's entry for {profiles.PROBE_MODEL}"),
     ("slow", False, "no connection to 127.0.0.1: timed out"),
 ])
 def test_only_the_hubs_own_answer_counts_as_online(server, monkeypatch, mode, online, why):
     monkeypatch.setattr(_Handler, "mode", mode)
     start = time.monotonic()
-    status = hub.hub_status(timeout=1.0)
+    status = profiles.hub_status(timeout=1.0)
     assert time.monotonic() - start < 4  # bounded: a slow or odd answer never stalls a notebook's first cell
     assert status.online is online and why in status.why
 

@@ -6,7 +6,7 @@ import os
 
 import helpers
 from helpers import session
-from helpers.paths import output_dir, repo_root
+from helpers.profiles import output_dir, repo_root
 
 
 def test_outputs_go_to_a_temporary_folder():

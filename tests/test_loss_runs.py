@@ -12,7 +12,7 @@ from datasets import Dataset
 
 import helpers
 from helpers import loss_runs
-from helpers.errors import CourseError
+from helpers.profiles import CourseError
 
 
 def test_base_encoder_is_transformer_plus_mean_pooling(sample_profile):

@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset
 
 from helpers import mapping
-from helpers.errors import CourseError
+from helpers.profiles import CourseError
 
 
 @pytest.fixture

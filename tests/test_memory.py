@@ -1,4 +1,4 @@
-"""helpers.memory: current RSS, and giving freed memory back before a measured run."""
+"""helpers.training: current RSS, and giving freed memory back before a measured run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from helpers.memory import release_memory, rss_mb
+from helpers.training import release_memory, rss_mb
 
 
 def test_rss_is_a_plausible_number_of_mib():

@@ -1,4 +1,4 @@
-"""helpers.mining: random soft negatives for any pairs, and quiet progress bars around the library's miner."""
+"""helpers.mapping: random soft negatives for any pairs, and quiet progress bars around the library's miner."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import io
 import pytest
 from datasets import Dataset
 
-from helpers.errors import CourseError
-from helpers.mining import quiet_progress_bars, random_negatives
+from helpers.mapping import random_negatives
+from helpers.profiles import CourseError
+from helpers.session import quiet_progress_bars
 
 
 def _pairs(n: int) -> Dataset:

@@ -11,8 +11,7 @@ import pytest
 import helpers
 from helpers import cli, data
 from helpers.data import COURSE_SPLITS, MANIFEST_NAME, DatasetSplit
-from helpers.errors import CourseError
-from helpers.profiles import sample_dir
+from helpers.profiles import CourseError, sample_dir
 
 STSB_TEST = DatasetSplit("sentence-transformers/stsb", None, "test")
 

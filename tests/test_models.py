@@ -5,18 +5,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import hub, models
-from helpers.errors import CourseError
+from helpers import models, profiles
+from helpers.profiles import CourseError
 
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("COURSE_MODEL_DIR", raising=False)
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
     monkeypatch.setattr(models, "_from_hub_cache", lambda model_id: None)
     yield
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
 
 
 def test_offline_minilm_is_the_genuine_package():

@@ -1,4 +1,4 @@
-"""helpers.mteb_tasks: offline injection of the course data into mteb tasks, and stratified subsets."""
+"""helpers.evaluation: offline injection of the course data into mteb tasks, and stratified subsets."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from helpers.errors import CourseError
-from helpers.mteb_tasks import TASK_SOURCES, SplitSource, TaskSource, load_task, stratified_indices
+from helpers.evaluation import TASK_SOURCES, SplitSource, TaskSource, load_task, stratified_indices
+from helpers.profiles import CourseError
 
 
 def test_stratified_indices_keep_each_label_share():

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import hub
-from helpers.errors import CourseError
-from helpers.profiles import SCALES, resolve_profile, sample_dir
+from helpers import profiles
+from helpers.profiles import SCALES, CourseError, resolve_profile, sample_dir
 
 
 @pytest.fixture(autouse=True)
@@ -12,9 +11,9 @@ def offline(monkeypatch: pytest.MonkeyPatch):
     for env in ("COURSE_SCALE", "COURSE_SOURCE", "COURSE_DATA_DIR"):
         monkeypatch.delenv(env, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
     yield
-    hub.hub_status.cache_clear()
+    profiles.hub_status.cache_clear()
 
 
 def test_offline_default_is_sample_at_tiny_and_says_why():
@@ -74,8 +73,8 @@ def test_hub_check_answers_offline_without_network(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("the network was touched")
 
-    monkeypatch.setattr(hub.urllib.request, "urlopen", no_network)
-    assert hub.hub_status() == hub.HubStatus(False, "HF_HUB_OFFLINE=1")
+    monkeypatch.setattr(profiles.urllib.request, "urlopen", no_network)
+    assert profiles.hub_status() == profiles.HubStatus(False, "HF_HUB_OFFLINE=1")
 
 
 def test_unreachable_hub_is_reported(monkeypatch):
@@ -83,10 +82,10 @@ def test_unreachable_hub_is_reported(monkeypatch):
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
 
     def refused(*args, **kwargs):
-        raise hub.urllib.error.URLError("connection refused")
+        raise profiles.urllib.error.URLError("connection refused")
 
-    monkeypatch.setattr(hub.urllib.request, "urlopen", refused)
-    status = hub.hub_status()
+    monkeypatch.setattr(profiles.urllib.request, "urlopen", refused)
+    status = profiles.hub_status()
     assert not status.online and "connection refused" in status.why
 
 

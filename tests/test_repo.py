@@ -60,14 +60,14 @@ def test_workflows_call_the_readme_test_command():
 
 
 def test_every_notebook_has_the_current_colab_badge_and_setup_cell(capsys):
-    """Course notebooks, exercise solutions and the generated learner copies (`python -m helpers colab --check`)."""
-    from helpers import cli
+    """Course notebooks, exercise solutions and the generated learner copies (`python -m tools colab --check`)."""
+    from tools.__main__ import main
 
-    assert cli.main(["colab", "--check"]) == 0, capsys.readouterr().out
+    assert main(["colab", "--check"]) == 0, capsys.readouterr().out
 
 
 def test_every_course_notebook_has_exercises_with_solutions():
-    from helpers import exercises
+    from tools import exercises
 
     prefixes = {path.name.split("_", 1)[0] for path in SOLUTIONS}
     missing = [path.name for path in NOTEBOOKS if path.name.split("_", 1)[0] not in prefixes]

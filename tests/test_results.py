@@ -6,7 +6,7 @@ import pytest
 
 import helpers
 from helpers import results
-from helpers.errors import CourseError
+from helpers.profiles import CourseError
 
 
 def test_record_appends_one_file_per_scale_and_source(sample_profile):
@@ -53,7 +53,7 @@ def test_plot_without_results_explains(sample_profile):
 
 
 def test_expectations_apply_only_to_comparable_runs(sample_profile):
-    from helpers import expectations
+    from tools import expectations
 
     check = expectations.check
     mnrl = "MNRL (pairs + random soft negative)"  # the book's MNRL setting: the one 03d run with a floor
@@ -66,16 +66,22 @@ def test_expectations_apply_only_to_comparable_runs(sample_profile):
         check("full", "hub", False, "03d", mnrl, "spearman", 0.75)
 
 
-def test_a_regression_is_recorded_then_raised(sample_profile):
+def test_a_regression_is_kept_in_the_store_and_found_by_the_watch(sample_profile):
     from dataclasses import replace
 
-    from helpers import expectations
+    from helpers.profiles import output_dir
+    from tools import expectations
 
+    watch = expectations.StoreWatch(output_dir() / "results")
     full_hub = replace(sample_profile.with_scale(name="full"), source="hub")
-    with pytest.raises(expectations.QualityRegression):
-        helpers.record("03d", "MNRL (pairs + random soft negative)", 0.5, model="bert-base-uncased-local",
-                       profile=full_hub)
-    assert helpers.load_results(scale="full", source="hub")["value"].tolist() == [0.5]
+    helpers.record("03d", "MNRL (batch 8)", 0.5, model="bert-base-uncased-local", profile=full_hub)
+    assert [r["method"] for r in watch.new_rows()] == ["MNRL (batch 8)"]  # no floor describes it
+    helpers.record("03d", "MNRL (pairs + random soft negative)", 0.5, model="bert-base-uncased-local", profile=full_hub)
+    rows = watch.new_rows()
+    assert [r["method"] for r in rows] == ["MNRL (pairs + random soft negative)"] and watch.new_rows() == []
+    with pytest.raises(expectations.QualityRegression, match="below the full-scale floor"):
+        expectations.check_row(rows[0])
+    assert helpers.load_results(scale="full", source="hub")["value"].tolist() == [0.5, 0.5]
 
 
 def test_a_corrupt_line_is_quarantined_and_recording_goes_on(sample_profile, capsys):

@@ -1,7 +1,7 @@
 """The "Open in Colab" badge and the Colab set-up cell of every notebook, generated from one repository slug.
 
-`python -m helpers colab` rewrites both cells in every notebook (and normalises notebook metadata);
-`python -m helpers colab --check` lists what is missing or stale (the tests run it).
+`python -m tools colab` rewrites both cells in every notebook (and normalises notebook metadata);
+`python -m tools colab --check` lists what is missing or stale (the tests run it).
 """
 
 from __future__ import annotations

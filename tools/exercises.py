@@ -3,7 +3,7 @@
 `exercises/solutions/NN_*.ipynb` holds the exercises with their solutions and is what the tests run.
 In a solution cell (tagged `solution`) the answer sits between `### BEGIN SOLUTION` and `### END SOLUTION`;
 the learner's copy `exercises/NN_*.ipynb` has that block replaced by a `NotImplementedError` placeholder and
-keeps everything else, including the check cells. `python -m helpers colab` regenerates the learner copies;
+keeps everything else, including the check cells. `python -m tools colab` regenerates the learner copies;
 `--check` (run by the tests) fails when one is stale.
 """
 

@@ -1,8 +1,8 @@
 """A benchmark (not a test): run notebooks headless and report wall time, peak memory and throughput.
 
-`python -m helpers bench --scale tiny --source sample` runs every notebook once and writes a markdown table
+`python -m tools bench --scale tiny --source sample` runs every notebook once and writes a markdown table
 (machine, versions and date included). Timings are reported, never asserted. docs/benchmark.md is the one source
-of the measured minutes: `python -m helpers bench --sync-docs` copies them into the blocks between
+of the measured minutes: `python -m tools bench --sync-docs` copies them into the blocks between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md and docs/instructor.md (a unit test checks they agree).
 """
 
@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from helpers.paths import repo_root
+from helpers.profiles import repo_root
 
 VERSIONS = ("torch", "sentence-transformers", "transformers", "datasets", "mteb")
 
@@ -63,9 +63,9 @@ def run_one(path: Path, timeout: int) -> BenchRow:
     and the executed copy is written whatever happened."""
     import nbformat
 
-    from helpers.notebook_runner import run_notebook
-    from helpers.paths import out
+    from helpers.profiles import out
     from helpers.training import peak_sampler, process_tree_rss
+    from tools.runner import run_notebook
 
     nb = nbformat.read(path, as_version=4)
     since = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -130,7 +130,7 @@ def to_markdown(rows: list[BenchRow], scale: str, source: str) -> str:
 
 
 def bench(scale: str, source: str, only: list[str], timeout: int, write_to: Path | None) -> list[BenchRow]:
-    from helpers.notebook_runner import notebooks_in
+    from tools.runner import notebooks_in
 
     os.environ["COURSE_SCALE"], os.environ["COURSE_SOURCE"] = scale, source
     root = repo_root()
@@ -148,7 +148,7 @@ def bench(scale: str, source: str, only: list[str], timeout: int, write_to: Path
             write_to.write_text(to_markdown(rows, scale, source), encoding="utf-8")
     print(to_markdown(rows, scale, source))
     if write_to is not None:
-        print(f"wrote {write_to}; if it feeds {BENCHMARK_DOC}, `python -m helpers bench --sync-docs` updates the "
+        print(f"wrote {write_to}; if it feeds {BENCHMARK_DOC}, `python -m tools bench --sync-docs` updates the "
               "minutes that README.md and docs/instructor.md quote")
     return rows
 
@@ -157,7 +157,7 @@ def bench(scale: str, source: str, only: list[str], timeout: int, write_to: Path
 # docs/benchmark.md is the one source of measured minutes. README.md and docs/instructor.md quote them in blocks
 #   <!-- bench:start KIND SCALE/SOURCE ... -->  (generated)  <!-- bench:end -->
 # and in inline numbers `<!-- bench:min SCALE/SOURCE ID ... -->1.6` (sum of those notebooks' minutes, one decimal;
-# `bench:min0` rounds to whole minutes). `python -m helpers bench --sync-docs` regenerates both.
+# `bench:min0` rounds to whole minutes). `python -m tools bench --sync-docs` regenerates both.
 # ---------------------------------------------------------------------------------------------------------------
 BENCHMARK_DOC = "docs/benchmark.md"
 SYNCED_DOCS = ("README.md", "docs/instructor.md")
@@ -299,5 +299,5 @@ def sync_docs(check: bool = False, root: Path | None = None) -> int:
             path.write_text(text, encoding="utf-8")
             print(f"updated {rel}")
     if check and stale:
-        print("fix: python -m helpers bench --sync-docs")
+        print("fix: python -m tools bench --sync-docs")
     return 1 if check and stale else 0
