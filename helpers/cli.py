@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("folder", help="the mirror (COURSE_DATA_DIR) or helpers/sample_data")
     p.add_argument("--check", action="store_true", help="only report files that differ from the manifest")
     p.set_defaults(func=manifest_command)
+    return dispatch(parser, argv)
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Run the chosen sub-command; a CourseError becomes its message on stderr and exit status 2."""
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from helpers.cli import dispatch
 from helpers.profiles import CourseError
 from tools.runner import notebooks_in, run_notebook
 
@@ -141,12 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("colab", help="regenerate Colab cells in every notebook and the learners' exercise copies")
     p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
     p.set_defaults(func=colab)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except CourseError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return dispatch(parser, argv)
 
 
 if __name__ == "__main__":
