@@ -37,6 +37,7 @@ _EXPORTS = {
     "plot_results": "helpers.results",
     "LossHistory": "helpers.training",
     "measure": "helpers.training",
+    "encode_speed": "helpers.training",
     "runtime_args": "helpers.training",
     "precision_args": "helpers.training",
     "seed_everything": "helpers.training",

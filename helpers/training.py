@@ -110,6 +110,20 @@ class LossHistory(TrainerCallback):
         return ax
 
 
+def encode_speed(model: Any, sentences: list[str], batch_size: int, repeats: int = 3) -> float:
+    """Encoding throughput in sentences/s: best of `repeats` timed `encode` calls after a warm-up call (the
+    first call pays for memory allocation and kernel selection). Timed with `measure()`, which waits for the GPU."""
+    if not sentences:
+        raise CourseError("encode_speed() needs at least one sentence to encode.")
+    model.encode(sentences[:batch_size], batch_size=batch_size, show_progress_bar=False)
+    best = float("inf")
+    for _ in range(repeats):
+        with measure() as m:
+            model.encode(sentences, batch_size=batch_size, show_progress_bar=False)
+        best = min(best, m.seconds)
+    return len(sentences) / best
+
+
 @dataclass
 class Measurement:
     """Wall time and peak memory of one block. On CUDA the memory that matters is the GPU's, elsewhere the host's."""

@@ -61,3 +61,23 @@ def test_measure_reports_cuda_memory_on_a_gpu(monkeypatch):
         block = torch.empty(64 * 2**20, dtype=torch.uint8, device="cuda")
     del block
     assert m.memory_kind == "cuda" and m.peak_mb >= 64 and m.memory_label == "peak CUDA memory"
+
+
+def test_encode_speed_is_the_best_of_the_timed_calls_after_a_warm_up(monkeypatch):
+    import time
+
+    from helpers.training import encode_speed
+
+    monkeypatch.setenv(DEVICE_ENV, "cpu")
+    calls: list[int] = []
+
+    class Slow:
+        def encode(self, sentences, batch_size, show_progress_bar):
+            calls.append(len(sentences))
+            time.sleep([0.2, 0.12, 0.05, 0.08][len(calls) - 1])  # warm-up, then three timed calls
+
+    speed = encode_speed(Slow(), ["a"] * 40, batch_size=8)
+    assert calls == [8, 40, 40, 40]
+    assert 40 / 0.05 / 1.3 < speed <= 40 / 0.05
+    with pytest.raises(CourseError, match="at least one sentence"):
+        encode_speed(Slow(), [], batch_size=8)
