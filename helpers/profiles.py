@@ -42,6 +42,7 @@ class Scale:
     precision: str | None  # "fp16" / "bf16" asked for; used only where the hardware supports it
     dataloader_workers: int  # on CUDA only: processes that tokenise batches while the GPU trains
     seeds: tuple[int, ...]  # where a notebook ranks methods, each run is repeated with these seeds
+    static_vocabulary: str  # notebook 10: "full" distils every token of the teacher, "data" only the data's tokens
     description: str
 
 
@@ -57,6 +58,7 @@ SCALES: dict[str, Scale] = {
         eval_steps=2, logging_steps=1, n_corpus=80,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0, seeds=(42,),
+        static_vocabulary="data",
         description="seconds per notebook: what the tests and CI run",
     ),
     "quick": Scale(
@@ -64,14 +66,14 @@ SCALES: dict[str, Scale] = {
         eval_steps=50, logging_steps=10, n_corpus=2000,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
-        description="minutes on a laptop CPU: real models, real data subsets",
+        static_vocabulary="full", description="minutes on a laptop CPU: real models, real data subsets",
     ),
     "full": Scale(
         name="full", n_train=50_000, n_eval=0, batch_size=32, epochs=1, max_seq_length=128,
         eval_steps=250, logging_steps=50, n_corpus=0,
         base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="bert-base-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
-        description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
+        static_vocabulary="full", description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
     ),
 }
 
