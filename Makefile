@@ -11,7 +11,8 @@ TORCH_INDEX_URL ?=
 SCALE ?= tiny
 SOURCE ?= sample
 OFFLINE ?= 1
-TEST_ENV := HF_HUB_OFFLINE=$(OFFLINE) COURSE_SCALE=$(SCALE) COURSE_SOURCE=$(SOURCE) COURSE_QUIET=1 TOKENIZERS_PARALLELISM=false
+TEST_ENV = HF_HUB_OFFLINE=$(OFFLINE) COURSE_SCALE=$(SCALE) COURSE_SOURCE=$(SOURCE) COURSE_QUIET=1 TOKENIZERS_PARALLELISM=false \
+	$(if $(TEST_THREADS),OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS))
 # A cell may train several runs: 10 minutes at tiny/quick, 2 hours at full (sized for a T4; measured on an H200
 # a bert-base-sized encoder trained 393 pairs/s, about 2 minutes for 50k pairs; see docs/benchmark.md).
 CELL_TIMEOUT ?= $(if $(filter full,$(SCALE)),7200,600)
@@ -19,6 +20,10 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT)
 # pytest-xdist: WORKERS processes, each notebook's cells on one worker (they share a kernel). WORKERS=0 runs serially.
 WORKERS ?= 2
 XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+# One torch thread per worker process (and its kernels) when workers run side by side: two workers with two
+# threads each on two cores oversubscribe the CPU. Measured on the 2-core CI machine: notebook 03c alone took
+# 15 s with 2 threads and 20 s with 1, so two 1-thread workers get through the suite faster than one.
+TEST_THREADS ?= $(if $(filter 0 1,$(WORKERS)),,1)
 # Where the tests' notebooks write (models, results, figures): a throwaway folder unless TEST_OUTPUT_DIR is given,
 # so `make test` writes nothing into the repository and never reads an earlier run's results.
 TEST_OUTPUT_DIR ?=
