@@ -193,7 +193,17 @@ def manifest_command(args: argparse.Namespace) -> int:
     return 0
 
 
+MOVED_TO_TOOLS = ("run", "bench", "colab", "strip")
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in MOVED_TO_TOOLS:
+        # Older scripts and notes call the maintainers' commands here; they live outside the learner package now.
+        fix = "`make clean-notebooks` (nbstripout)" if args[0] == "strip" else f"`python -m tools {args[0]} ...`"
+        print(f"error: `python -m helpers {args[0]}` moved out of the learner package: use {fix} "
+              "from the course checkout", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("doctor", help="versions, device, profile and what is missing")

@@ -200,3 +200,10 @@ def test_sync_docs_regenerates_blocks_and_inline_numbers(tmp_path):
     assert "under 2.4 min (all two in 3 min)" in guide
     assert "| 01_a | 1.6 | 0.5 | 1. Pooling by hand |" in guide and "| 02_b | 9.3 | 2.4 |  |" in guide
     assert "-->11 min; 02 runs <!-- bench:min quick/local 02 -->9.3 |" in guide
+
+
+def test_maintainer_commands_under_helpers_point_to_tools(capsys):
+    """Scripts written before the move (e.g. `python -m helpers bench`) get the new command, not a bare usage error."""
+    assert cli.main(["bench", "--scale", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m tools bench" in err and "moved" in err
