@@ -36,6 +36,24 @@ def test_notebook_starts_with_profile_setup(path):
     assert setup is not None and "SCALE = None" in setup and "SOURCE = None" in setup
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_cell_ends_with_a_housekeeping_value(path):
+    """A cell ending in a bare `gc.collect()` shows a meaningless number as its output (seen in a quick run of 09)."""
+    import ast
+
+    noisy = {"gc.collect", "release_memory", "helpers.release_memory"}
+    found = []
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        body = ast.parse(code).body
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in noisy:
+            found.append(i)
+    assert not found, f"{path.name}: cells {found} end with a housekeeping call; write `_ = gc.collect()`"
+
+
 def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
