@@ -202,6 +202,20 @@ def test_sync_docs_regenerates_blocks_and_inline_numbers(tmp_path):
     assert "-->11 min; 02 runs <!-- bench:min quick/local 02 -->9.3 |" in guide
 
 
+def test_a_re_measured_section_updates_the_notebooks_it_lists():
+    from tools import bench
+
+    text = (
+        "### scale=quick, source=local (real data)\n\n| notebook | status | wall minutes |\n|---|---|---|\n"
+        "| 01_a | ok | 1.64 |\n| 02_b | ok | 9.35 |\n| **total** | | 11.0 |\n\n"
+        "### scale=quick, source=local, a second full run (ignored: the first table of a scale/source is the run)\n\n"
+        "| notebook | status | wall minutes |\n|---|---|---|\n| 01_a | ok | 5.0 |\n| 02_b | ok | 5.0 |\n\n"
+        "### scale=quick, source=local, re-measured 2026-12-01 (after a change to 02)\n\n"
+        "| notebook | wall minutes | conditions |\n|---|---|---|\n| 02_b | 27.5 | idle |\n| 03_c | 4.0 | idle |\n"
+    )
+    assert bench.read_benchmark(text) == {("quick", "local"): {"01_a": 1.64, "02_b": 27.5, "03_c": 4.0}}
+
+
 def test_maintainer_commands_under_helpers_point_to_tools(capsys):
     """Scripts written before the move (e.g. `python -m helpers bench`) get the new command, not a bare usage error."""
     assert cli.main(["bench", "--scale", "quick"]) == 2

@@ -175,15 +175,21 @@ Minutes = dict[tuple[str, str], dict[str, float]]
 
 
 def read_benchmark(text: str) -> Minutes:
-    """{(scale, source): {notebook: wall minutes}} from docs/benchmark.md (first table of each scale/source)."""
+    """{(scale, source): {notebook: wall minutes}} from docs/benchmark.md.
+
+    The first table of each scale/source is the full run. A later section for the same scale/source whose heading
+    says "re-measured" updates the notebooks it lists (a notebook that changed is measured again without re-running
+    all of them); the latest measurement of each notebook wins."""
     tables: Minutes = {}
     for match in _SECTION.finditer(text):
         key = (match["scale"], match["source"])
+        heading = text[match.start():text.find("\n", match.start())]
+        update = key in tables and "re-measured" in heading
         following = _HEADING.search(text, match.end())
         section = text[match.end():following.start() if following else len(text)].splitlines()
         first = next((i for i, line in enumerate(section) if line.startswith("|")), len(section))
         rows = list(itertools.takewhile(lambda line: line.startswith("|"), section[first:]))  # the first table
-        if key in tables or len(rows) < 3:
+        if (key in tables and not update) or len(rows) < 3:
             continue
         header = [cell.strip() for cell in rows[0].strip("|").split("|")]
         if "notebook" not in header or "wall minutes" not in header:
@@ -195,7 +201,7 @@ def read_benchmark(text: str) -> Minutes:
             if cells[name_at].startswith("**"):  # the total
                 continue
             table[cells[name_at]] = float(cells[minutes_at])
-        tables[key] = table
+        tables[key] = {**tables[key], **table} if update else table
     return tables
 
 
