@@ -216,7 +216,8 @@ def summary(results: Runs) -> pd.DataFrame:
 
 def ranking(results: Runs) -> pd.DataFrame:
     """Methods by mean score, best first, each compared with the next one down: "ahead" when their ranges over
-    seeds do not overlap, "tie (within the spread over seeds)" when they do, "one seed: no spread" otherwise."""
+    seeds do not overlap, "tie (within the spread over seeds)" when they do, and "no verdict against ... (one seed:
+    no spread)" when either ran once."""
     table = summary(results).sort_values("spearman", ascending=False).reset_index(drop=True)
     verdicts = []
     for i in range(len(table)):
@@ -225,7 +226,7 @@ def ranking(results: Runs) -> pd.DataFrame:
             continue
         this, below = table.iloc[i], table.iloc[i + 1]
         if min(this["n_seeds"], below["n_seeds"]) < 2:
-            verdicts.append("one seed: no spread")
+            verdicts.append(f"no verdict against {below['method']} (one seed: no spread)")
         elif this["min"] > below["max"]:
             verdicts.append(f"ahead of {below['method']}")
         else:

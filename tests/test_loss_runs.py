@@ -107,7 +107,7 @@ def test_summary_and_ranking_report_the_spread_over_seeds():
     assert table.loc["D", "n_seeds"] == 1 and np.isnan(table.loc["D", "std"])
     verdicts = loss_runs.ranking(runs).set_index("method")["vs next"]
     assert verdicts["A"].startswith("tie with B") and verdicts["B"] == "ahead of C"
-    assert verdicts["C"] == "one seed: no spread" and verdicts["D"] == ""
+    assert verdicts["C"] == "no verdict against D (one seed: no spread)" and verdicts["D"] == ""
 
 
 def test_over_seeds_reseeds_before_each_run():
