@@ -19,6 +19,7 @@ SCALE_ENV = "COURSE_SCALE"
 QUIET_ENV = "COURSE_QUIET"  # 1: no progress bars at any scale (test runs: nbval fails a cell that writes stderr)
 SOURCE_ENV = "COURSE_SOURCE"
 DATA_DIR_ENV = "COURSE_DATA_DIR"
+SEEDS_ENV = "COURSE_SEEDS"  # e.g. "42" in a workshop: ranked comparisons run once (and say they cannot rank)
 
 SOURCES = ("hub", "local", "sample")
 
@@ -118,6 +119,21 @@ def _pick(value: str | None, env: str, allowed: tuple[str, ...], what: str) -> s
     return value
 
 
+def _seeds_override() -> tuple[int, ...] | None:
+    """COURSE_SEEDS=42,43 -> (42, 43); unset -> None (the scale's own seeds)."""
+    raw = os.environ.get(SEEDS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        seeds = tuple(int(part) for part in raw.replace(" ", "").split(","))
+    except ValueError:
+        seeds = ()
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise CourseError(f"{SEEDS_ENV}={raw!r} is not a list of distinct whole numbers. "
+                          f"Fix: e.g. {SEEDS_ENV}=42 (one run per method) or {SEEDS_ENV}=42,43,44, or unset it.")
+    return seeds
+
+
 def resolve_profile(scale: str | None = None, source: str | None = None, seed: int = 42) -> Profile:
     """Choose scale and source from the arguments, then the environment, then what is reachable.
 
@@ -162,8 +178,10 @@ def resolve_profile(scale: str | None = None, source: str | None = None, seed: i
     elif source_name == "sample":
         data_dir = sample_dir()
 
+    seeds = _seeds_override()
+    chosen = SCALES[scale_name] if seeds is None else replace(SCALES[scale_name], seeds=seeds)
     return Profile(
-        scale=SCALES[scale_name], source=source_name, data_dir=data_dir,
+        scale=chosen, source=source_name, data_dir=data_dir,
         hub_online=status.online, reason=reason, seed=seed,
     )
 

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from helpers.profiles import Profile, go_offline, hub_status, output_dir, resolve_profile
+from helpers.profiles import SCALES, SEEDS_ENV, Profile, go_offline, hub_status, output_dir, resolve_profile
 
 _active: Profile | None = None
 
@@ -101,8 +101,12 @@ def banner(profile: Profile) -> str:
         models += " -> substituted by all-MiniLM-L6-v2's encoder, so numbers differ from the book's"
     status = hub_status()
     hub = f"hub: {'online' if status.online else 'offline'} ({status.why})"
+    seeds = ""
+    if scale.seeds != SCALES[scale.name].seeds:
+        own = len(SCALES[scale.name].seeds)
+        seeds = f"seeds={','.join(map(str, scale.seeds))} ({SEEDS_ENV}; the scale's own: {own}) | "
     return (
-        f"[course] scale={scale.name} ({scale.description}) | source={profile.source} ({profile.reason}) | "
+        f"[course] scale={scale.name} ({scale.description}) | {seeds}source={profile.source} ({profile.reason}) | "
         f"{hub} | device={device_name()} (set {DEVICE_ENV} to change) | {models} | outputs: {output_dir()}"
     )
 

@@ -8,7 +8,7 @@ from helpers.profiles import SCALES, CourseError, resolve_profile, sample_dir
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch):
-    for env in ("COURSE_SCALE", "COURSE_SOURCE", "COURSE_DATA_DIR"):
+    for env in ("COURSE_SCALE", "COURSE_SOURCE", "COURSE_DATA_DIR", "COURSE_SEEDS"):
         monkeypatch.delenv(env, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     profiles.hub_status.cache_clear()
@@ -94,3 +94,24 @@ def test_quiet_switch_silences_progress_bars_at_every_scale(monkeypatch):
     assert resolve_profile("tiny").quiet and not resolve_profile("quick").quiet
     monkeypatch.setenv("COURSE_QUIET", "1")
     assert resolve_profile("quick").quiet and resolve_profile("full").quiet
+
+
+def test_seeds_can_be_set_for_a_workshop_and_the_banner_says_so(monkeypatch):
+    from helpers.session import banner
+
+    monkeypatch.setenv("COURSE_SEEDS", "42")
+    profile = resolve_profile(scale="quick", source="sample")
+    assert profile.scale.seeds == (42,) and profile.scale.n_train == SCALES["quick"].n_train
+    assert "seeds=42 (COURSE_SEEDS; the scale's own: 3)" in banner(profile)
+    monkeypatch.setenv("COURSE_SEEDS", "7, 8")
+    assert resolve_profile(scale="quick", source="sample").scale.seeds == (7, 8)
+    monkeypatch.delenv("COURSE_SEEDS")
+    assert resolve_profile(scale="quick", source="sample").scale.seeds == SCALES["quick"].seeds
+    assert "seeds=" not in banner(resolve_profile(scale="quick", source="sample"))
+
+
+@pytest.mark.parametrize("raw", ["forty-two", "42,42", ","])
+def test_bad_seeds_name_the_fix(monkeypatch, raw):
+    monkeypatch.setenv("COURSE_SEEDS", raw)
+    with pytest.raises(CourseError, match="COURSE_SEEDS=42"):
+        resolve_profile(scale="quick", source="sample")
