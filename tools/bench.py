@@ -161,7 +161,7 @@ def bench(scale: str, source: str, only: list[str], timeout: int, write_to: Path
 # ---------------------------------------------------------------------------------------------------------------
 BENCHMARK_DOC = "docs/benchmark.md"
 SYNCED_DOCS = ("README.md", "docs/instructor.md")
-_SECTION = re.compile(r"^### scale=(?P<scale>[\w-]+), source=(?P<source>[\w-]+)", re.M)
+_SECTION = re.compile(r"^### scale=(?P<scale>[\w-]+), source=(?P<source>[\w-]+)(?P<rest>.*)$", re.M)
 _HEADING = re.compile(r"^#{1,3} ", re.M)
 _BLOCK = re.compile(r"(?P<start><!-- bench:start (?P<args>[^>]*?) -->\n)(?P<body>.*?)(?P<end><!-- bench:end -->)", re.S)
 _INLINE = re.compile(
@@ -183,8 +183,7 @@ def read_benchmark(text: str) -> Minutes:
     tables: Minutes = {}
     for match in _SECTION.finditer(text):
         key = (match["scale"], match["source"])
-        heading = text[match.start():text.find("\n", match.start())]
-        update = key in tables and "re-measured" in heading
+        update = key in tables and "re-measured" in match["rest"]
         following = _HEADING.search(text, match.end())
         section = text[match.end():following.start() if following else len(text)].splitlines()
         first = next((i for i, line in enumerate(section) if line.startswith("|")), len(section))
