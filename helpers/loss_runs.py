@@ -41,6 +41,17 @@ if TYPE_CHECKING:
 
     from helpers.profiles import Profile
 
+@dataclass(frozen=True)
+class Objective:
+    """What a loss itself optimises, measured held out: `measure(model, loss)` returns one number (the loss is
+    passed so that a trained head, e.g. SoftmaxLoss's classifier, can be scored). `higher_is_better` says which
+    direction is an improvement (False for an error such as a calibration MSE)."""
+
+    name: str
+    measure: Callable[[SentenceTransformer, nn.Module], float]
+    higher_is_better: bool = True
+
+
 LEARNING_RATE = 5e-5  # the trainer's default, which the book's chapter-10 runs use (they leave it unset)
 WARMUP = 0.1  # a float < 1 is a ratio: warm up over the first 10 % of the steps
 
@@ -95,10 +106,22 @@ class RunResult:
     model_path: Path
     steps: int = 0  # optimiser steps taken
     seed: int | None = None  # the training seed, when the run is one of several seeds
+    objective: str | None = None  # name of the loss's own held-out objective (see `Objective`), if measured
+    objective_before: float | None = None
+    objective_after: float | None = None
+    objective_higher_is_better: bool = True
 
     @property
     def delta(self) -> float:
         return self.score - self.baseline
+
+    @property
+    def objective_gain(self) -> float | None:
+        """The own objective's change, signed so that positive is an improvement (None if not measured)."""
+        if self.objective_before is None or self.objective_after is None:
+            return None
+        change = self.objective_after - self.objective_before
+        return change if self.objective_higher_is_better else -change
 
     def record(self, notebook: str, method: str, model_id: str, **extra: float | str | None) -> dict[str, Any]:
         """Write this run into the results store (metric "spearman") and return the row."""
@@ -109,7 +132,11 @@ class RunResult:
             train_seconds=self.train_seconds, samples_per_second=round(self.samples_per_second, 2),
             peak_memory_mb=round(self.peak_memory_mb, 1), memory_kind=self.memory_kind,
             eval_seconds=round(self.eval_seconds, 2),
-            n_train=self.n_train, steps=self.steps, seed=self.seed, **extra,
+            n_train=self.n_train, steps=self.steps, seed=self.seed,
+            **({} if self.objective is None else {
+                "objective": self.objective, "objective_before": self.objective_before,
+                "objective_after": self.objective_after}),
+            **extra,
         )
 
 
@@ -125,12 +152,16 @@ def train_and_evaluate(
     baseline: float | None = None,
     save: bool = True,
     seed: int | None = None,
+    objective: Objective | None = None,
+    objective_before: float | None = None,
 ) -> RunResult:
     """Baseline on STS-B validation, train `model` with `loss` in place, evaluate again, save, measure.
 
     `evaluator` defaults to STS-B validation (`helpers.load_sts("validation")`); pass `baseline` to reuse a
     baseline already measured on the same starting model and evaluator. The model is trained in place.
     `seed` sets the trainer's seed and data order (for runs repeated over `scale.seeds`; see `over_seeds`).
+    `objective` (an `Objective`) is measured with the same model and loss before and after training; pass
+    `objective_before` to reuse a value already measured on the same start (and the same fresh head).
     """
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -142,6 +173,8 @@ def train_and_evaluate(
     evaluator = evaluator or sts_evaluator(load_sts("validation", profile=profile))
     if baseline is None:
         baseline = evaluate_sts(model, evaluator)["spearman"]
+    if objective is not None and objective_before is None:
+        objective_before = float(objective.measure(model, loss))
 
     overrides = dict(args_overrides or {})
     if seed is not None:
@@ -162,6 +195,7 @@ def train_and_evaluate(
     gc.collect()
 
     score = evaluate_sts(model, evaluator)["spearman"]
+    objective_after = None if objective is None else float(objective.measure(model, loss))
     model_path = out("models", run_name)
     if save:
         model.save_pretrained(str(model_path))
@@ -170,6 +204,9 @@ def train_and_evaluate(
         samples_per_second=n_samples / train_seconds, peak_memory_mb=m.peak_mb,
         memory_kind=m.memory_kind, n_train=len(train_dataset),
         history=history, model_path=model_path, steps=steps, seed=seed,
+        objective=None if objective is None else objective.name,
+        objective_before=objective_before if objective is not None else None, objective_after=objective_after,
+        objective_higher_is_better=True if objective is None else objective.higher_is_better,
     )
 
 
@@ -210,8 +247,27 @@ def summary(results: Runs) -> pd.DataFrame:
             "train_seconds": sum(r.train_seconds for r in runs) / len(runs),
             "samples_per_second": sum(r.samples_per_second for r in runs) / len(runs),
             "peak_memory_mb": max(r.peak_memory_mb for r in runs), "memory_kind": runs[0].memory_kind,
+            **_objective_columns(runs),
         })
     return pd.DataFrame(rows)
+
+
+def _objective_columns(runs: list[RunResult]) -> dict[str, Any]:
+    """The own-objective columns of `summary` (empty when the runs measured none): its name, the value before
+    training (first seed), after (mean, std, min, max over seeds) and the gain, signed so that > 0 is better."""
+    import pandas as pd
+
+    if runs[0].objective is None:
+        return {}
+    after = pd.Series([r.objective_after for r in runs], dtype=float)
+    before = pd.Series([r.objective_before for r in runs], dtype=float)
+    sign = 1.0 if runs[0].objective_higher_is_better else -1.0
+    return {
+        "objective": runs[0].objective, "objective_before": before.mean(), "objective_after": after.mean(),
+        "objective_std": after.std(ddof=1) if len(runs) > 1 else float("nan"),
+        "objective_min": after.min(), "objective_max": after.max(),
+        "objective_gain": sign * (after.mean() - before.mean()),
+    }
 
 
 def ranking(results: Runs) -> pd.DataFrame:

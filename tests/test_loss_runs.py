@@ -116,3 +116,41 @@ def test_over_seeds_reseeds_before_each_run():
     draws = loss_runs.over_seeds(lambda seed: _fake(float(torch.rand(1).item()), seed), [7, 8, 7])
     assert draws[0].score == draws[2].score != draws[1].score
     assert [r.seed for r in draws] == [7, 8, 7]
+
+
+def test_own_objective_is_summarised_with_its_spread_and_signed_gain():
+    from dataclasses import replace
+
+    def run(after: float, before: float = 0.30, higher: bool = True) -> loss_runs.RunResult:
+        return replace(_fake(0.8, 1), objective="err", objective_before=before, objective_after=after,
+                       objective_higher_is_better=higher)
+
+    table = loss_runs.summary({
+        "up": [run(0.40), run(0.50)],
+        "error down": [run(0.20, higher=False), run(0.10, higher=False)],
+    }).set_index("method")
+    assert table.loc["up", "objective_after"] == pytest.approx(0.45)
+    assert table.loc["up", "objective_min"] == 0.40 and table.loc["up", "objective_max"] == 0.50
+    assert table.loc["up", "objective_gain"] == pytest.approx(0.15)
+    assert table.loc["error down", "objective_gain"] == pytest.approx(0.15)  # an error that fell is a gain
+    assert run(0.2, higher=False).objective_gain == pytest.approx(0.1)
+    assert "objective" not in loss_runs.summary({"plain": _fake(0.8)}).columns
+
+
+def test_train_and_evaluate_measures_the_objective_before_and_after(sample_profile):
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+
+    calls = []
+
+    def measure(model, loss):
+        calls.append(type(loss).__name__)
+        return float(len(calls))
+
+    train = helpers.load_sts("train", n=8)
+    model = loss_runs.base_encoder(sample_profile)
+    result = loss_runs.train_and_evaluate(
+        model, train, CosineSimilarityLoss(model), "unit-objective", sample_profile, {"eval_strategy": "no"},
+        baseline=0.5, save=False, objective=loss_runs.Objective("calls", measure),
+    )
+    assert calls == ["CosineSimilarityLoss", "CosineSimilarityLoss"]
+    assert (result.objective, result.objective_before, result.objective_after) == ("calls", 1.0, 2.0)
