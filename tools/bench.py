@@ -174,6 +174,12 @@ _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 Minutes = dict[tuple[str, str], dict[str, float]]
 
 
+def notebook_order(name: str) -> tuple[int, str, str]:
+    """Sort key in course order: 01 < 03 < 03a < 03g < 04 < 10 < 11 (the number, then its letter)."""
+    match = re.match(r"(\d+)([a-z]*)", name)
+    return (int(match[1]), match[2], name) if match else (10**6, "", name)
+
+
 def read_benchmark(text: str) -> Minutes:
     """{(scale, source): {notebook: wall minutes}} from docs/benchmark.md.
 
@@ -200,7 +206,8 @@ def read_benchmark(text: str) -> Minutes:
             if cells[name_at].startswith("**"):  # the total
                 continue
             table[cells[name_at]] = float(cells[minutes_at])
-        tables[key] = {**tables[key], **table} if update else table
+        merged = {**tables[key], **table} if update else table
+        tables[key] = dict(sorted(merged.items(), key=lambda item: notebook_order(item[0])))  # 03g before 04
     return tables
 
 
@@ -222,7 +229,7 @@ def _cell(table: dict[str, float], name: str) -> str:
 
 def _render_readme(tables: Minutes, args: list[str], body: str) -> str:
     keys = _sections(args, tables)
-    names = list(dict.fromkeys(n for key in keys for n in tables[key]))
+    names = sorted({n for key in keys for n in tables[key]}, key=notebook_order)
     label = {key: f"`{key[0]}` / `{key[1]}`" + (" (real data)" if key[1] in ("local", "hub") else "") for key in keys}
     lines = ["| notebook | " + " | ".join(label[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(_cell(tables[k], name) for k in keys) + " |" for name in names]
@@ -231,15 +238,37 @@ def _render_readme(tables: Minutes, args: list[str], body: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _render_instructor(tables: Minutes, args: list[str], body: str) -> str:
-    """The instructor guide's timing table: measured minutes generated; the exercises column kept as written."""
+def exercise_titles(root: Path) -> dict[str, str]:
+    """{notebook prefix: "1. title; 2. title"} from the `## Exercise N · title` headings of each solution notebook."""
+    import nbformat
+
+    from tools.exercises import solution_notebooks
+
+    titles = {}
+    for path in solution_notebooks(root):
+        cells = nbformat.read(path, as_version=4).cells
+        headings = [m for c in cells if c.cell_type == "markdown" for m in _EXERCISE_TITLE.findall(c.source)]
+        titles[path.name.split("_", 1)[0]] = "; ".join(f"{n}. {title.strip()}" for n, title in headings)
+    return titles
+
+
+_EXERCISE_TITLE = re.compile(r"^## Exercise (\d+)\s*[·:.–-]?\s*(.*)$", re.M)
+
+
+def _render_instructor(tables: Minutes, args: list[str], body: str, titles: dict[str, str] | None = None) -> str:
+    """The instructor guide's timing table: measured minutes generated; the exercises column from the solution
+    notebooks' `## Exercise N · title` headings (`titles`), or kept as written for a notebook without them."""
     keys = _sections(args, tables)
     exercises = {}
     for line in body.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if line.startswith("|") and len(cells) >= 2 and cells[0] not in ("notebook", "---"):
             exercises[cells[0]] = cells[-1]
-    names = list(dict.fromkeys(n for key in keys for n in tables[key]))
+    for name in exercises.keys() | {n for key in keys for n in tables[key]}:
+        prefix = name.split("_", 1)[0]
+        if titles and titles.get(prefix):
+            exercises[name] = titles[prefix].replace("|", "\\|")
+    names = sorted({n for key in keys for n in tables[key]}, key=notebook_order)
     tiny = next((tables[k] for k in keys if k[0] == "tiny"), None)
     lines = []
     if tiny:
@@ -256,13 +285,16 @@ def _render_instructor(tables: Minutes, args: list[str], body: str) -> str:
 _RENDERERS = {"readme": _render_readme, "instructor": _render_instructor}
 
 
-def render_doc(text: str, tables: Minutes) -> str:
-    """`text` with every bench block and inline bench number regenerated from `tables`."""
+def render_doc(text: str, tables: Minutes, titles: dict[str, str] | None = None) -> str:
+    """`text` with every bench block and inline bench number regenerated from `tables` (and the instructor
+    table's exercises column from `titles`, see `exercise_titles`)."""
 
     def block(match: re.Match[str]) -> str:
         kind, *args = match["args"].split()
         if kind not in _RENDERERS:
             raise ValueError(f"unknown bench block {kind!r} (known: {', '.join(_RENDERERS)})")
+        if kind == "instructor":
+            return match["start"] + _render_instructor(tables, args, match["body"], titles) + match["end"]
         return match["start"] + _RENDERERS[kind](tables, args, match["body"]) + match["end"]
 
     def inline(match: re.Match[str]) -> str:
@@ -280,11 +312,12 @@ def render_doc(text: str, tables: Minutes) -> str:
 def stale_docs(root: Path) -> dict[Path, str]:
     """{doc: regenerated text} for each synced doc whose bench numbers differ from docs/benchmark.md."""
     tables = read_benchmark((root / BENCHMARK_DOC).read_text(encoding="utf-8"))
+    titles = exercise_titles(root)
     stale = {}
     for name in SYNCED_DOCS:
         path = root / name
         text = path.read_text(encoding="utf-8")
-        new = render_doc(text, tables)
+        new = render_doc(text, tables, titles)
         if new != text:
             stale[path] = new
     return stale
