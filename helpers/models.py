@@ -235,13 +235,27 @@ def model_location(model_id: str) -> str:
 def load_sentence_model(
     model_id: str, max_seq_length: int | None = None, *, device: str | None = None, **kwargs: object
 ) -> SentenceTransformer:
-    """A SentenceTransformer for `model_id`, resolved as above, on `helpers.device()` unless `device=` says."""
+    """A SentenceTransformer for `model_id`, resolved as above, on `helpers.device()` unless `device=` says.
+
+    `max_seq_length` is applied only where the model's first module takes one (a `Transformer`); a model that reads
+    whole texts, such as a `StaticEmbedding` (notebook 10), is loaded as it is: see `takes_max_seq_length`.
+    """
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(model_location(model_id), device=device or _course_device(), **kwargs)
-    if max_seq_length:
+    if max_seq_length and takes_max_seq_length(model):
         model.max_seq_length = max_seq_length
     return model
+
+
+def takes_max_seq_length(model: SentenceTransformer) -> bool:
+    """Whether `model.max_seq_length = n` can be set: the model's first module has a writable `max_seq_length`
+    (a `Transformer` has; a `StaticEmbedding`'s is a read-only property, infinite, since it reads the whole text)."""
+    first = model[0]
+    declared = getattr(type(first), "max_seq_length", None)
+    if isinstance(declared, property):
+        return declared.fset is not None
+    return hasattr(first, "max_seq_length")
 
 
 def load_cross_encoder(model_id: str, *, device: str | None = None, **kwargs: object) -> CrossEncoder:
