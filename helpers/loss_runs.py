@@ -270,11 +270,13 @@ def _objective_columns(runs: list[RunResult]) -> dict[str, Any]:
     }
 
 
-def ranking(results: Runs) -> pd.DataFrame:
-    """Methods by mean score, best first, each compared with the next one down: "ahead" when their ranges over
-    seeds do not overlap, "tie (within the spread over seeds)" when they do, and "no verdict against ... (one seed:
-    no spread)" when either ran once."""
-    table = summary(results).sort_values("spearman", ascending=False).reset_index(drop=True)
+OBJECTIVE_COLUMNS = ["objective", "objective_before", "objective_after", "objective_std", "objective_min",
+                     "objective_max", "objective_gain"]
+
+
+def _verdicts(table: pd.DataFrame, low: str, high: str) -> list[str]:
+    """ "ahead of" / "behind" / "tie with" / "no verdict against" the next row, from the ranges [low, high] over
+    seeds (`low` is the worse end of each range; "behind" only occurs in a column the table is not sorted by)."""
     verdicts = []
     for i in range(len(table)):
         if i == len(table) - 1:
@@ -283,36 +285,136 @@ def ranking(results: Runs) -> pd.DataFrame:
         this, below = table.iloc[i], table.iloc[i + 1]
         if min(this["n_seeds"], below["n_seeds"]) < 2:
             verdicts.append(f"no verdict against {below['method']} (one seed: no spread)")
-        elif this["min"] > below["max"]:
+        elif this[low] != this[low] or below[high] != below[high]:  # NaN: a method that measured nothing here
+            verdicts.append(f"no verdict against {below['method']} (not measured)")
+        elif this[low] > below[high]:
             verdicts.append(f"ahead of {below['method']}")
+        elif this[high] < below[low]:  # possible in a column the table is not sorted by
+            verdicts.append(f"behind {below['method']}")
         else:
             verdicts.append(f"tie with {below['method']} (within the spread over seeds)")
-    table["vs next"] = verdicts
-    return table[["method", "n_seeds", "steps", "spearman", "std", "min", "max", "vs next"]]
+    return verdicts
+
+
+def _objective_direction(results: Runs) -> bool | None:
+    """`higher_is_better` of the runs' own objective (None when no run measured one); all runs must agree."""
+    directions = {run.objective_higher_is_better for runs in results.values() for run in _as_list(runs)
+                  if run.objective is not None}
+    if len(directions) > 1:
+        raise CourseError("these runs measured objectives of opposite directions (higher vs lower is better): "
+                          "compare them in separate tables.")
+    return directions.pop() if directions else None
+
+
+def ranking(results: Runs, objective: bool | None = None, by: str = "spearman") -> pd.DataFrame:
+    """Methods by mean score, best first, each compared with the next one down: "ahead" when their ranges over
+    seeds do not overlap, "tie (within the spread over seeds)" when they do, and "no verdict against ... (one seed:
+    no spread)" when either ran once.
+
+    `objective`: add the own-objective columns of `summary` (name, before, after mean/std/min/max, signed gain)
+    and "objective vs next", the same verdict on the objective after training; None (the default) adds them
+    when the runs measured an `Objective`. `by="objective"` ranks by the objective after training instead
+    (its direction from `Objective.higher_is_better`); the other verdict column may then say "behind"."""
+    table = summary(results)
+    higher = _objective_direction(results)
+    has_objective = higher is not None
+    if by not in ("spearman", "objective"):
+        raise CourseError(f"ranking(by={by!r}): rank by 'spearman' or 'objective'.")
+    if by == "objective" and not has_objective:
+        raise CourseError("ranking(by='objective') needs runs that measured an Objective (train_and_evaluate(..., "
+                          "objective=...)).")
+    show = has_objective if objective is None else objective
+    if show and not has_objective:
+        raise CourseError("ranking(objective=True) needs runs that measured an Objective (train_and_evaluate(..., "
+                          "objective=...)).")
+    if has_objective:
+        # the objective's worse and better ends, so that "ahead" reads the same whichever direction is better
+        table["_obj_low"] = table["objective_min"] if higher else -table["objective_max"]
+        table["_obj_high"] = table["objective_max"] if higher else -table["objective_min"]
+        table["_obj_mean"] = table["objective_after"] if higher else -table["objective_after"]
+    key = "spearman" if by == "spearman" else "_obj_mean"
+    table = table.sort_values(key, ascending=False, kind="stable").reset_index(drop=True)
+    table["vs next"] = _verdicts(table, "min", "max")
+    columns = ["method", "n_seeds", "steps", "spearman", "std", "min", "max", "vs next"]
+    if show:
+        table["objective vs next"] = _verdicts(table, "_obj_low", "_obj_high")
+        columns += [*OBJECTIVE_COLUMNS, "objective vs next"]
+    return table[columns]
+
+
+def _legend_below(ax: Any, handles: list[Any] | None = None, ncol: int = 1) -> None:
+    """A legend under the axes (outside the data: it never covers a bar, a whisker or a curve)."""
+    kwargs: dict[str, Any] = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "fontsize": 8,
+                              "frameon": False, "ncol": ncol}
+    if handles is not None:
+        kwargs["handles"] = handles
+    ax.legend(**kwargs)
+
+
+def _difference_panel(ax: Any, names: list[str], mean: Any, low: Any, high: Any, xlabel: str,
+                      labels: list[str]) -> None:
+    """Horizontal bars of a difference (0 = no change) with min-max whiskers; a bar is green when its whole range
+    is above 0, red when below, grey when the range crosses 0. The axis spans the differences, not [0, 1]."""
+    import numpy as np
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    mean, low, high = (np.asarray(v, dtype=float) for v in (mean, low, high))
+    colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in zip(low, high)]
+    y = np.arange(len(names))
+    ax.barh(y, mean, xerr=[mean - low, high - mean], capsize=3, color=colors, alpha=0.85)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    span = max(float(np.nanmax(np.abs(np.concatenate([low, high, [0.0]])))), 1e-4)
+    ax.set_xlim(min(-0.15 * span, float(np.nanmin(low)) - 0.1 * span),
+                max(0.15 * span, float(np.nanmax(high)) + 0.1 * span))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(ax, [Patch(color="tab:green", label="better on every seed"),
+                       Patch(color="tab:red", label="worse on every seed"),
+                       Patch(color="tab:gray", label="range crosses 0"),
+                       Patch(facecolor="none", edgecolor="none", label="bar: mean over seeds; whisker: min-max")],
+                  ncol=2)
 
 
 def plot_comparison(results: Runs, title: str = "") -> Figure:
-    """Left: STS-B validation Spearman per method (bar: mean over seeds; whisker: min to max), baseline marked.
-    Right: each method's training-loss curve (first seed) divided by its first logged value (losses have
-    different scales, so only their shapes compare)."""
+    """Left: each method's change in STS-B validation Spearman from its baseline (bar: mean over seeds; whisker:
+    min to max; tick label: baseline → mean after). Middle, when the runs measured an `Objective`: its change the
+    same way, signed so that right is better (tick label: before → after). Right: each method's training-loss
+    curve (first seed) divided by its first logged value (losses have different scales, so only their shapes
+    compare). Legends sit below the axes, off the data."""
     import matplotlib.pyplot as plt
 
     if not results:
         raise CourseError("plot_comparison() needs at least one run.")
     table = summary(results)
     names = list(table["method"])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(names) + 2.6))
-    spread = [table["spearman"] - table["min"], table["max"] - table["spearman"]]
-    left.barh(names, table["spearman"], xerr=spread, capsize=3, color="tab:blue",
-              label="after training (mean; whisker: min-max over seeds)")
-    left.scatter(table["baseline"], names, color="black", marker="|", s=300, zorder=3,
-                 label="baseline (before training)")
-    low = min(table["min"].min(), table["baseline"].min())
-    left.set_xlim(max(0.0, low - 0.05), 1.0)
-    left.invert_yaxis()
-    left.set_xlabel("STS-B validation Spearman (cosine)")
-    left.grid(axis="x", alpha=0.3)
-    left.legend(loc="lower right", fontsize=8)
+    higher = _objective_direction(results)
+    has_objective = higher is not None
+    panels = 3 if has_objective else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 0.5 * len(names) + 3.4))
+    left, right = axes[0], axes[-1]
+    sts_labels = [f"{name}\n{b:.4f} → {s:.4f}" for name, b, s in zip(names, table["baseline"], table["spearman"])]
+    _difference_panel(left, names, table["change"], table["min"] - table["baseline"],
+                      table["max"] - table["baseline"],
+                      "STS-B validation Spearman: after - baseline (right = better)", sts_labels)
+    left.set_title("STS-B (the common yardstick)")
+    if has_objective:
+        middle = axes[1]
+        sign = 1.0 if higher else -1.0
+        before = table["objective_before"]
+        gain_low = sign * ((table["objective_min"] if higher else table["objective_max"]) - before)
+        gain_high = sign * ((table["objective_max"] if higher else table["objective_min"]) - before)
+        obj_labels = [f"{name}\n{b:.4f} → {a:.4f}" if a == a else f"{name}\n(not measured)"
+                      for name, b, a in zip(names, before, table["objective_after"])]
+        objective_names = " / ".join(str(n) for n in dict.fromkeys(table["objective"].dropna()))
+        what = "after - before" if higher else "before - after (lower is better)"
+        _difference_panel(middle, names, table["objective_gain"], gain_low, gain_high,
+                          f"{objective_names}: {what} (right = better)", obj_labels)
+        middle.set_title("own objective, held out")
     for name in names:
         history = _as_list(results[name])[0].history
         if history.losses and history.losses[0]:
@@ -322,7 +424,8 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
     right.set_ylabel("loss / first logged loss")
     right.set_title("training loss, relative (each loss has its own scale)")
     right.grid(alpha=0.3)
-    right.legend(fontsize=8)
+    if right.lines:
+        _legend_below(right, ncol=2)
     fig.suptitle(title or "Loss comparison")
     fig.tight_layout()
     return fig

@@ -154,3 +154,76 @@ def test_train_and_evaluate_measures_the_objective_before_and_after(sample_profi
     )
     assert calls == ["CosineSimilarityLoss", "CosineSimilarityLoss"]
     assert (result.objective, result.objective_before, result.objective_after) == ("calls", 1.0, 2.0)
+
+
+def _with_objective(score: float, after: float, seed: int, before: float = 0.30, higher: bool = True,
+                    baseline: float = 0.5) -> loss_runs.RunResult:
+    from dataclasses import replace
+
+    return replace(_fake(score, seed), baseline=baseline, objective="acc" if higher else "err",
+                   objective_before=before, objective_after=after, objective_higher_is_better=higher)
+
+
+def test_ranking_shows_the_objective_and_can_rank_by_it():
+    runs = {
+        "A": [_with_objective(0.80, 0.40, 1), _with_objective(0.81, 0.42, 2)],
+        "B": [_with_objective(0.70, 0.50, 1), _with_objective(0.71, 0.52, 2)],
+    }
+    table = loss_runs.ranking(runs)  # default: objective columns when measured
+    assert list(table["method"]) == ["A", "B"]
+    assert set(loss_runs.OBJECTIVE_COLUMNS) <= set(table.columns)
+    assert table.loc[0, "vs next"] == "ahead of B" and table.loc[0, "objective vs next"] == "behind B"
+    assert table.loc[0, "objective_after"] == pytest.approx(0.41)
+    assert table.loc[0, "objective_gain"] == pytest.approx(0.11)
+    by_objective = loss_runs.ranking(runs, by="objective")
+    assert list(by_objective["method"]) == ["B", "A"]
+    assert by_objective.loc[0, "objective vs next"] == "ahead of A" and by_objective.loc[0, "vs next"] == "behind A"
+    plain = loss_runs.ranking(runs, objective=False)
+    assert "objective" not in plain.columns and list(plain.columns)[-1] == "vs next"
+    with pytest.raises(CourseError, match="needs runs that measured"):
+        loss_runs.ranking({"plain": _fake(0.8)}, objective=True)
+    with pytest.raises(CourseError, match="needs runs that measured"):
+        loss_runs.ranking({"plain": _fake(0.8)}, by="objective")
+    assert list(loss_runs.ranking({"plain": _fake(0.8)}).columns)[-1] == "vs next"  # unchanged without one
+
+
+def test_ranking_by_an_error_puts_the_lowest_first():
+    runs = {
+        "high error": [_with_objective(0.8, 0.30, 1, higher=False), _with_objective(0.8, 0.31, 2, higher=False)],
+        "low error": [_with_objective(0.8, 0.10, 1, higher=False), _with_objective(0.8, 0.12, 2, higher=False)],
+    }
+    table = loss_runs.ranking(runs, by="objective")
+    assert list(table["method"]) == ["low error", "high error"]
+    assert table.loc[0, "objective vs next"] == "ahead of high error"
+    mixed = {"a": _with_objective(0.8, 0.1, 1, higher=False), "b": _with_objective(0.8, 0.1, 1)}
+    with pytest.raises(CourseError, match="opposite directions"):
+        loss_runs.ranking(mixed)
+
+
+def test_plot_comparison_shows_differences_from_baseline_and_the_objective_panel():
+    from matplotlib.patches import Rectangle
+
+    runs = {
+        "up": [_with_objective(0.505, 0.40, 1), _with_objective(0.507, 0.44, 2)],
+        "down": [_with_objective(0.495, 0.25, 1), _with_objective(0.490, 0.20, 2)],
+    }
+    fig = loss_runs.plot_comparison(runs, title="t")
+    assert len(fig.axes) == 3  # STS-B difference, own objective, loss curves
+    sts, objective, _ = fig.axes
+    widths = sorted(round(p.get_width(), 4) for p in sts.patches if isinstance(p, Rectangle))
+    assert widths == [-0.0075, 0.006]  # the differences from the baseline, not the scores
+    low, high = sts.get_xlim()
+    assert low < -0.0075 and high > 0.007 and high - low < 0.05  # the axis spans the differences, not [0, 1]
+    gains = sorted(round(p.get_width(), 4) for p in objective.patches if isinstance(p, Rectangle))
+    assert gains == [-0.075, 0.12]
+    for ax in (sts, objective):
+        legend = ax.get_legend()
+        fig.canvas.draw()
+        box = legend.get_window_extent()
+        assert box.y1 <= ax.get_window_extent().y0  # the legend sits below the axes, off the data
+    assert "0.3000 → 0.4200" in [t.get_text().split("\n")[1] for t in objective.get_yticklabels()]
+    errors = {"m": [_with_objective(0.5, 0.2, 1, higher=False), _with_objective(0.5, 0.1, 2, higher=False)]}
+    err_ax = loss_runs.plot_comparison(errors).axes[1]
+    assert [round(p.get_width(), 4) for p in err_ax.patches if isinstance(p, Rectangle)] == [0.15]  # fell: right
+    assert "lower is better" in err_ax.get_xlabel()
+    assert len(loss_runs.plot_comparison({"plain": [_fake(0.5, 1), _fake(0.52, 2)]}).axes) == 2
