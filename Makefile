@@ -57,6 +57,37 @@ test-notebooks:
 test-nightly:
 	$(call with_test_outputs,$(BIN)/python -m pytest $(XDIST) -m nightly tests $(PYTEST_ARGS))
 
+# The checks a new or changed notebook must pass (docs/authoring.md, "Testing one notebook"), e.g.
+# `make check-notebook NB=03g`: the notebook and its exercise solutions under nbval at tiny on the samples (a
+# throwaway output folder, as in `make test`), then the rule tests: outputs stripped, set-up cell, Colab cells and
+# exercise copies in step, exercise structure, links, ruff, device rules, the timing tables against
+# docs/benchmark.md, and the instructor guide's learning objectives.
+RULE_TESTS := tests/test_repo.py tests/test_device_rules.py tests/test_exercises.py tests/test_authoring.py \
+	tests/test_cli.py::test_timing_tables_in_the_docs_agree_with_the_benchmark
+.PHONY: check-notebook
+check-notebook:
+	@[ -n "$(NB)" ] && [ -n "$(wildcard notebooks/$(NB)_*.ipynb)" ] || \
+		{ echo "usage: make check-notebook NB=NN (the prefix of a notebook in notebooks/, e.g. 03g)"; exit 2; }
+	$(call with_test_outputs,$(BIN)/python -m pytest $(NBVAL) $(XDIST) $(wildcard notebooks/$(NB)_*.ipynb \
+		exercises/solutions/$(NB)_*.ipynb) $(RULE_TESTS) $(PYTEST_ARGS))
+
+# The canary: the same suite in a separate environment (LATEST_VENV) with the newest release of every dependency,
+# no constraints file, so that a library release that breaks the course shows up here before a learner meets it.
+# It prints which packages differ from the pins before the tests (and after them, so the end of a log names the
+# versions). LATEST_TESTS narrows what runs (default: what `make test` runs). The weekly workflow
+# .github/workflows/latest.yml runs it. torch: the newest release pip finds (TORCH_INDEX_URL as in `make setup`).
+LATEST_VENV ?= .venv-latest
+LATEST_TESTS ?= tests notebooks exercises/solutions
+.PHONY: test-latest
+test-latest:
+	test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --upgrade pip
+	$(LATEST_VENV)/bin/python -m pip install --upgrade torch $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(LATEST_VENV)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[offline,dev]"
+	$(LATEST_VENV)/bin/python -m tools.pins
+	$(call with_test_outputs,$(LATEST_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) -m "not nightly" $(LATEST_TESTS) \
+		$(PYTEST_ARGS); rc=$$?; $(LATEST_VENV)/bin/python -m tools.pins; exit $$rc)
+
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.
 course:
