@@ -86,7 +86,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[offline,dev]"
 	$(LATEST_VENV)/bin/python -m tools.pins
 	$(call with_test_outputs,$(LATEST_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) -m "not nightly" $(LATEST_TESTS) \
-		$(PYTEST_ARGS); rc=$$?; $(LATEST_VENV)/bin/python -m tools.pins; exit $$rc)
+		$(PYTEST_ARGS); rc=$$?; $(LATEST_VENV)/bin/python -m tools.pins; (exit $$rc))
 
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.
