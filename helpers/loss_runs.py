@@ -342,44 +342,6 @@ def ranking(results: Runs, objective: bool | None = None, by: str = "spearman") 
     return table[columns]
 
 
-def _legend_below(ax: Any, handles: list[Any] | None = None, ncol: int = 1) -> None:
-    """A legend under the axes (outside the data: it never covers a bar, a whisker or a curve)."""
-    kwargs: dict[str, Any] = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "fontsize": 8,
-                              "frameon": False, "ncol": ncol}
-    if handles is not None:
-        kwargs["handles"] = handles
-    ax.legend(**kwargs)
-
-
-def _difference_panel(ax: Any, names: list[str], mean: Any, low: Any, high: Any, xlabel: str,
-                      labels: list[str]) -> None:
-    """Horizontal bars of a difference (0 = no change) with min-max whiskers; a bar is green when its whole range
-    is above 0, red when below, grey when the range crosses 0. The axis spans the differences, not [0, 1]."""
-    import numpy as np
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import MaxNLocator
-
-    mean, low, high = (np.asarray(v, dtype=float) for v in (mean, low, high))
-    colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in zip(low, high)]
-    y = np.arange(len(names))
-    ax.barh(y, mean, xerr=[mean - low, high - mean], capsize=3, color=colors, alpha=0.85)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    span = max(float(np.nanmax(np.abs(np.concatenate([low, high, [0.0]])))), 1e-4)
-    ax.set_xlim(min(-0.15 * span, float(np.nanmin(low)) - 0.1 * span),
-                max(0.15 * span, float(np.nanmax(high)) + 0.1 * span))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.tick_params(axis="x", labelsize=8)
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.grid(axis="x", alpha=0.3)
-    _legend_below(ax, [Patch(color="tab:green", label="better on every seed"),
-                       Patch(color="tab:red", label="worse on every seed"),
-                       Patch(color="tab:gray", label="range crosses 0"),
-                       Patch(facecolor="none", edgecolor="none", label="bar: mean over seeds; whisker: min-max")],
-                  ncol=2)
-
-
 def plot_comparison(results: Runs, title: str = "") -> Figure:
     """Left: each method's change in STS-B validation Spearman from its baseline (bar: mean over seeds; whisker:
     min to max; tick label: baseline → mean after). Middle, when the runs measured an `Objective`: its change the
@@ -387,6 +349,8 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
     curve (first seed) divided by its first logged value (losses have different scales, so only their shapes
     compare). Legends sit below the axes, off the data."""
     import matplotlib.pyplot as plt
+
+    from helpers.results import difference_bars, legend_below
 
     if not results:
         raise CourseError("plot_comparison() needs at least one run.")
@@ -398,9 +362,8 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 0.5 * len(names) + 3.4))
     left, right = axes[0], axes[-1]
     sts_labels = [f"{name}\n{b:.4f} → {s:.4f}" for name, b, s in zip(names, table["baseline"], table["spearman"])]
-    _difference_panel(left, names, table["change"], table["min"] - table["baseline"],
-                      table["max"] - table["baseline"],
-                      "STS-B validation Spearman: after - baseline (right = better)", sts_labels)
+    difference_bars(left, sts_labels, table["change"], table["min"] - table["baseline"],
+                    table["max"] - table["baseline"], "STS-B validation Spearman: after - baseline (right = better)")
     left.set_title("STS-B (the common yardstick)")
     if has_objective:
         middle = axes[1]
@@ -412,8 +375,8 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
                       for name, b, a in zip(names, before, table["objective_after"])]
         objective_names = " / ".join(str(n) for n in dict.fromkeys(table["objective"].dropna()))
         what = "after - before" if higher else "before - after (lower is better)"
-        _difference_panel(middle, names, table["objective_gain"], gain_low, gain_high,
-                          f"{objective_names}: {what} (right = better)", obj_labels)
+        difference_bars(middle, obj_labels, table["objective_gain"], gain_low, gain_high,
+                        f"{objective_names}: {what} (right = better)")
         middle.set_title("own objective, held out")
     for name in names:
         history = _as_list(results[name])[0].history
@@ -425,7 +388,7 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
     right.set_title("training loss, relative (each loss has its own scale)")
     right.grid(alpha=0.3)
     if right.lines:
-        _legend_below(right, ncol=2)
+        legend_below(right, ncol=2)
     fig.suptitle(title or "Loss comparison")
     fig.tight_layout()
     return fig

@@ -32,6 +32,8 @@ COLUMNS = [
     "notebook", "method", "model", "scale", "source", "metric", "value", "baseline",
     "train_seconds", "timestamp",
 ]
+# results.md: the seed tells apart the rows of one method run over several seeds
+REPORT_COLUMNS = [*COLUMNS[:6], "seed", *COLUMNS[6:]]
 KEY = ["notebook", "method", "model", "scale", "source", "metric", "seed"]  # seed: None for single runs
 RESERVED = ("scale", "source", "timestamp")  # set by record() itself: an extra column cannot overwrite them
 
@@ -204,37 +206,115 @@ def load_results(scale: str | None = None, source: str | None = None, latest: bo
 
 
 def plot_results(frame: pd.DataFrame, metric: str = "spearman", ax: Axes | None = None, title: str = "") -> Axes:
-    """Horizontal bars of one metric per notebook/method, with the baseline marked where there is one."""
+    """The results board for one metric. Runs with a baseline (trained models): each notebook/method's difference
+    from its baseline, mean over the recorded seeds with a min-max whisker (`difference_bars`; the tick label gives
+    the number of seeds and baseline → after). Rows without a baseline (evaluations of ready models) go in a second
+    panel as points with their min-max, on an axis spanning their values (no bars from 0). `ax` draws the first
+    panel only, into that axes. Returns the first panel's axes."""
     import matplotlib.pyplot as plt
 
     data = frame[frame["metric"] == metric].copy()
     if data.empty:
         raise CourseError(f"no results with metric {metric!r} yet: run a notebook that records one first.")
     data["label"] = data["notebook"] + ": " + data["method"]
-    data = data.sort_values("value")
+    has_baseline = data["baseline"].notna() if "baseline" in data else data["value"].isna()
+    runs, evaluations = data[has_baseline].copy(), data[~has_baseline]
+    runs["difference"] = runs["value"] - runs["baseline"]
+    panels = [part for part in (runs, evaluations) if len(part)]
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.35 * len(data) + 1.2))
-    ax.barh(data["label"], data["value"], color="tab:blue", label="result")
-    if "baseline" in data and data["baseline"].notna().any():
-        ax.scatter(data["baseline"], data["label"], color="black", marker="|", s=200, label="baseline", zorder=3)
-    ax.set_xlabel(metric)
-    ax.set_title(title or f"{metric} by notebook and method")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right")
-    return ax
+        rows = max(part["label"].nunique() for part in panels)
+        _, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 0.38 * rows + 2.4), squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = [ax]
+    if len(runs):
+        grouped = runs.groupby("label", sort=False).agg(
+            notebook=("notebook", "first"), mean=("difference", "mean"), low=("difference", "min"),
+            high=("difference", "max"), n=("difference", "size"), baseline=("baseline", "mean"),
+            after=("value", "mean")).sort_values(["notebook", "mean"], ascending=[True, False])
+        labels = [f"{label} ({n} seed{'s' if n > 1 else ''}: {b:.4f} → {v:.4f})"
+                  for label, n, b, v in zip(grouped.index, grouped["n"], grouped["baseline"], grouped["after"])]
+        difference_bars(axes[0], labels, grouped["mean"], grouped["low"], grouped["high"],
+                        f"{metric}: after training - baseline (right = better)")
+        axes[0].set_title(title or f"{metric}: each run's change from its baseline")
+    if len(evaluations) and (len(axes) == 2 or not len(runs)):
+        target = axes[-1]
+        grouped = evaluations.groupby("label", sort=False)["value"].agg(["mean", "min", "max"]).sort_values("mean")
+        target.errorbar(grouped["mean"], range(len(grouped)), xerr=[grouped["mean"] - grouped["min"],
+                        grouped["max"] - grouped["mean"]], fmt="o", color="tab:blue", capsize=3)
+        target.set_yticks(range(len(grouped)), list(grouped.index), fontsize=8)
+        target.set_xlabel(f"{metric} (no baseline: evaluations of ready models)")
+        target.set_title("evaluations" if len(runs) else (title or f"{metric} by notebook and method"))
+        target.grid(axis="x", alpha=0.3)
+    return axes[0]
 
+
+def legend_below(ax: Axes, handles: list[Any] | None = None, ncol: int = 1) -> None:
+    """A legend under the axes (outside the data: it never covers a bar, a whisker or a curve)."""
+    kwargs: dict[str, Any] = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "fontsize": 8,
+                              "frameon": False, "ncol": ncol}
+    if handles is not None:
+        kwargs["handles"] = handles
+    ax.legend(**kwargs)
+
+
+def difference_bars(ax: Axes, labels: list[str], mean: Any, low: Any, high: Any, xlabel: str) -> None:
+    """Horizontal bars of a difference (0 = no change; right = better) with min-max whiskers over seeds, one per
+    label, top to bottom; a bar is green when its whole range is above 0, red when below, grey when the range
+    crosses 0. The axis spans the differences, not [0, 1], so a change of 0.005 is visible; the legend sits below
+    the axes."""
+    import numpy as np
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    mean, low, high = (np.asarray(v, dtype=float) for v in (mean, low, high))
+    colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in zip(low, high)]
+    y = np.arange(len(labels))
+    ax.barh(y, mean, xerr=[mean - low, high - mean], capsize=3, color=colors, alpha=0.85)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    span = max(float(np.nanmax(np.abs(np.concatenate([low, high, [0.0]])))), 1e-4)
+    ax.set_xlim(min(-0.15 * span, float(np.nanmin(low)) - 0.1 * span),
+                max(0.15 * span, float(np.nanmax(high)) + 0.1 * span))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    legend_below(ax, [Patch(color="tab:green", label="better on every seed"),
+                      Patch(color="tab:red", label="worse on every seed"),
+                      Patch(color="tab:gray", label="range crosses 0"),
+                      Patch(facecolor="none", edgecolor="none", label="bar: mean over seeds; whisker: min-max")],
+                 ncol=2)
 
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    """A GitHub-flavoured markdown table (no extra dependency)."""
+    """A GitHub-flavoured markdown table (no extra dependency). A column whose numbers are all whole (a seed, a
+    step count, once pandas has made them floats) prints them as integers: seed 42, not 42.0."""
+    import numbers
 
-    def cell(value: Any) -> str:
-        if value is None or (isinstance(value, float) and value != value):
+    def whole(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer()
+
+    def missing(value: Any) -> bool:
+        return value is None or (isinstance(value, float) and value != value)
+
+    integer_columns = {
+        column for column in frame.columns
+        if (present := [v for v in frame[column] if not missing(v)])
+        and all(whole(v) for v in present) and any(isinstance(v, float) for v in present)
+    }
+
+    def cell(column: str, value: Any) -> str:
+        if missing(value):
             return ""
+        if column in integer_columns:
+            return str(int(value))
         return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = ["| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, row)) + " |"
+            for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
 
 
@@ -254,9 +334,11 @@ def write_report(folder: Path | None = None, runs: list[tuple[str, str, float]] 
         lines += ["## Notebooks in this run", "", "| notebook | status | minutes |", "|---|---|---|"]
         lines += [f"| {name} | {status} | {minutes:.2f} |" for name, status, minutes in runs] + [""]
     for (scale, source), part in frame.groupby(["scale", "source"]):
-        lines += [f"## scale={scale}, source={source}", "", markdown_table(part[COLUMNS]), ""]
+        table = part.reindex(columns=REPORT_COLUMNS).sort_values(["notebook", "method", "metric", "seed"],
+                                                                  kind="stable", na_position="first")
+        lines += [f"## scale={scale}, source={source}", "", markdown_table(table), ""]
         if (part["metric"] == "spearman").any():
-            ax = plot_results(part, title=f"STS Spearman, scale={scale}, source={source}")
+            ax = plot_results(part, title=f"STS Spearman: change from baseline, scale={scale}, source={source}")
             png = folder / f"{scale}-{source}.png"
             ax.figure.savefig(png, dpi=120, bbox_inches="tight")
             plt.close(ax.figure)

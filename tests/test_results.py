@@ -145,3 +145,41 @@ def test_each_record_is_one_append(sample_profile, monkeypatch):
 def test_report_lists_how_each_notebook_ended(sample_profile):
     md = results.write_report(runs=[("01_a", "ok", 0.5), ("02_b", "TIMEOUT", 1.0)])[0].read_text()
     assert "| 01_a | ok | 0.50 |" in md and "| 02_b | TIMEOUT | 1.00 |" in md
+
+
+def test_report_shows_the_seed_and_whole_numbers_as_integers(sample_profile):
+    for seed, value in ((42, 0.81), (43, 0.82)):
+        helpers.record("03b", "CoSENTLoss", value, model="m", baseline=0.8, train_seconds=1.5, seed=seed, steps=4)
+    helpers.record("01", "pooling: mean", 0.57, model="m")
+    text = results.write_report()[0].read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| notebook"))
+    assert "| metric | seed | value |" in header
+    assert "| spearman | 42 | 0.8100 | 0.8000 | 1.5000 |" in text and "| spearman | 43 | 0.8200 |" in text
+    assert "42.0" not in text and "| spearman |  | 0.5700 |" in text  # a single run has an empty seed cell
+    import pandas as pd
+
+    table = results.markdown_table(pd.DataFrame({"steps": [4.0, float("nan")], "value": [0.5, 1.0]}))
+    assert table.splitlines()[2:] == ["| 4 | 0.5000 |", "|  | 1.0000 |"]
+
+
+def test_board_plot_shows_each_runs_difference_from_its_baseline(sample_profile):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import Rectangle
+
+    for seed, value in ((42, 0.803), (43, 0.806), (44, 0.809)):
+        helpers.record("03b", "CoSENTLoss", value, model="m", baseline=0.8, seed=seed)
+    helpers.record("03c", "ContrastiveLoss", 0.795, model="m", baseline=0.8)
+    helpers.record("01", "pooling: mean", 0.57, model="m")
+    ax = helpers.plot_results(helpers.load_results())
+    fig = ax.figure
+    widths = [round(p.get_width(), 4) for p in ax.patches if isinstance(p, Rectangle)]
+    assert widths == [0.006, -0.005]  # differences (mean over seeds), not bars from 0 to the score
+    low, high = ax.get_xlim()
+    assert high - low < 0.05  # the axis spans the differences
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "03b: CoSENTLoss (3 seeds: 0.8000 → 0.8060)"
+    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["01: pooling: mean"]
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0  # legend off the bars
