@@ -102,3 +102,19 @@ def test_a_notebook_without_exercises_yet_gets_no_link_cell(tmp_path):
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), path)
     colab.apply(path, ["sentence-transformers==6.2.0"])
     assert all(c.id != "exercises-link" for c in nbformat.read(path, as_version=4).cells)
+
+
+def test_pins_lists_the_packages_that_differ_from_constraints_and_the_torch_spec(tmp_path):
+    from tools import pins
+
+    (tmp_path / "Makefile").write_text("PYTHON ?= python3\nTORCH_SPEC ?= torch==2.13.0\n")
+    (tmp_path / "constraints.txt").write_text(
+        f"# comment\nnbformat==0.0.1  # an old pin\npytest=={pins._installed('pytest')}\nnot-a-real-package==1.0\n")
+    assert pins.pinned(tmp_path) == {"torch": "2.13.0", "nbformat": "0.0.1", "pytest": pins._installed("pytest"),
+                                     "not-a-real-package": "1.0"}
+    differ = {name for name, _, _ in pins.differences(tmp_path)}
+    assert {"nbformat", "not-a-real-package"} <= differ and "pytest" not in differ
+    assert pins._same("2.13.0", "2.13.0+cpu") and not pins._same("2.13.0", "2.14.1")
+    text = pins.report(tmp_path)
+    assert "pinned packages differ" in text and "not installed" in text
+    assert "| nbformat | 0.0.1 | **" in pins.report(tmp_path, markdown=True)
