@@ -44,6 +44,12 @@ class Scale:
     dataloader_workers: int  # on CUDA only: processes that tokenise batches while the GPU trains
     seeds: tuple[int, ...]  # where a notebook ranks methods, each run is repeated with these seeds
     static_vocabulary: str  # notebook 10: "full" distils every token of the teacher, "data" only the data's tokens
+    # notebook 11 (retrieve and re-rank): every re-ranker pass costs one cross-encoder forward per (query, document)
+    rerank_train_queries: int  # SciFact train queries a re-ranker trains on (0 = all single-positive ones)
+    rerank_negatives: int  # hard negatives mined per training query (each query: 1 positive + these)
+    rerank_queries: int  # SciFact test queries the re-ranking pipelines are measured on (0 = all 300)
+    rerank_ks: tuple[int, ...]  # candidates re-ranked per query: the quality/latency curve
+    rerank_k: int  # the k at which every trained re-ranker is compared (one of rerank_ks)
     description: str
 
 
@@ -59,7 +65,8 @@ SCALES: dict[str, Scale] = {
         eval_steps=2, logging_steps=1, n_corpus=80,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0, seeds=(42,),
-        static_vocabulary="data",
+        static_vocabulary="data", rerank_train_queries=12, rerank_negatives=3, rerank_queries=10,
+        rerank_ks=(5, 10, 20), rerank_k=10,
         description="seconds per notebook: what the tests and CI run",
     ),
     "quick": Scale(
@@ -67,14 +74,17 @@ SCALES: dict[str, Scale] = {
         eval_steps=50, logging_steps=10, n_corpus=2000,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
-        static_vocabulary="full", description="minutes on a laptop CPU: real models, real data subsets",
+        static_vocabulary="full", rerank_train_queries=48, rerank_negatives=3, rerank_queries=40,
+        rerank_ks=(5, 10, 20), rerank_k=10, description="minutes on a laptop CPU: real models, real data subsets",
     ),
     "full": Scale(
         name="full", n_train=50_000, n_eval=0, batch_size=32, epochs=1, max_seq_length=128,
         eval_steps=250, logging_steps=50, n_corpus=0,
         base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="bert-base-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
-        static_vocabulary="full", description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
+        static_vocabulary="full", rerank_train_queries=0, rerank_negatives=7, rerank_queries=0,
+        rerank_ks=(10, 20, 50, 100), rerank_k=20,
+        description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
     ),
 }
 
