@@ -10,9 +10,9 @@ parameters live, then returns token embeddings from the model's own (meta) embed
 `meta` tensors have no values. So the chosen cells of a notebook run statement by statement: a statement that
 needs values (`.item()`, `float(...)`, a formatted number, `torch.allclose`) is passed over, `assert` statements
 are not run, and everything else must run (a statement that fails only because it reads a name that a
-passed-over statement would have set is passed over too). A device error (a mismatch, `.numpy()` on the device, features on the
-CPU) fails the test. Each path must reach the model (the stand-in counts its calls) in the cells named below, so a
-path cannot pass by not running.
+passed-over statement would have set is passed over too). A device error (a mismatch, `.numpy()` on the device,
+features on the CPU) fails the test. Each path must reach the model (the stand-in counts its calls) in the cells
+named below, so a path cannot pass by not running.
 
 Paths that cannot run on `meta`, and why: training through `SentenceTransformerTrainer` (the trainer reads loss
 values to log them and the optimiser needs numbers; the trainer moves the model, loss and batches itself), and
@@ -90,8 +90,8 @@ class MetaRun:
         for statement in _statements(code):
             module = ast.Module(body=[statement], type_ignores=[])
             try:
-                exec(compile(module, f"{self.path.name}:{cell_id}", "exec"), self.ns)  # noqa: S102
-            except Exception as error:  # noqa: BLE001 - classified right below
+                exec(compile(module, f"{self.path.name}:{cell_id}", "exec"), self.ns)
+            except Exception as error:  # classified right below
                 depends = isinstance(error, NameError) and error.name in self.unset
                 if depends or _is_value_error(error):
                     self.unset |= _targets(statement)
@@ -105,9 +105,10 @@ class MetaRun:
 def on_meta(monkeypatch: pytest.MonkeyPatch):
     """The course's device is `meta`: `helpers.device()` says so, models are built there, and the transformer's
     forward is the stand-in that checks where its features live."""
+    from sentence_transformers.sentence_transformer.modules import Transformer
+
     import helpers
     import helpers.models
-    from sentence_transformers.sentence_transformer.modules import Transformer
 
     monkeypatch.setenv("COURSE_SCALE", "tiny")
     monkeypatch.setenv("COURSE_SOURCE", "sample")
@@ -149,8 +150,9 @@ def _all_on(module: torch.nn.Module, where: torch.device = META) -> set[str]:
 
 
 def test_the_stand_in_catches_cpu_features_and_meta_catches_mixing(on_meta):
-    import helpers
     from sentence_transformers import util
+
+    import helpers
 
     model = helpers.build_encoder(helpers.setup(show=False).scale.base_model, "mean")
     assert model.device == META and not _all_on(model)

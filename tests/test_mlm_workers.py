@@ -41,14 +41,15 @@ def test_each_worker_draws_its_own_masks(sample_profile):
         "base_path": helpers.model_location(scale.base_model),
         "domain_sentences": [sentence] * 8,  # identical rows: identical masks can only come from identical draws
     }
-    exec(compile(cells[MLM_CELL], "07 MLM cell", "exec"), ns)  # noqa: S102 - the notebook's own cell
-    masks = _masks(ns["collator"], ns["mlm_dataset"], workers=2)  # worker 0 makes batches 0, 2, ...; worker 1: 1, 3, ...
+    exec(compile(cells[MLM_CELL], "07 MLM cell", "exec"), ns)
+    masks = _masks(ns["collator"], ns["mlm_dataset"], workers=2)  # worker 0 makes batches 0, 2, ...; worker 1 the rest
     assert len(masks) == 8 and all(m.any() for m in masks)
     same = [bool(torch.equal(masks[i], masks[i + 1])) for i in (0, 2, 4, 6)]
     assert not all(same), "both workers drew the same masks for the same rows: they share one random generator"
     # And a rerun gives the same masks (the seed still makes the run reproducible).
-    again = DataCollatorForLanguageModeling(tokenizer=ns["mlm_tokenizer"], mlm_probability=0.15, seed=sample_profile.seed)
-    first = _masks(again, ns["mlm_dataset"], workers=2)
-    second = _masks(DataCollatorForLanguageModeling(tokenizer=ns["mlm_tokenizer"], mlm_probability=0.15,
-                                                    seed=sample_profile.seed), ns["mlm_dataset"], workers=2)
+    def fresh() -> DataCollatorForLanguageModeling:
+        return DataCollatorForLanguageModeling(tokenizer=ns["mlm_tokenizer"], mlm_probability=0.15,
+                                               seed=sample_profile.seed)
+
+    first, second = _masks(fresh(), ns["mlm_dataset"], workers=2), _masks(fresh(), ns["mlm_dataset"], workers=2)
     assert all(torch.equal(a, b) for a, b in zip(first, second))
