@@ -113,8 +113,8 @@ def test_pins_lists_the_packages_that_differ_from_constraints_and_the_torch_spec
     assert pins.pinned(tmp_path) == {"torch": "2.13.0", "nbformat": "0.0.1", "pytest": pins._installed("pytest"),
                                      "not-a-real-package": "1.0"}
     differ = {name for name, _, _ in pins.differences(tmp_path)}
-    assert {"nbformat", "not-a-real-package"} <= differ and "pytest" not in differ
+    assert "nbformat" in differ and "pytest" not in differ and "not-a-real-package" not in differ
     assert pins._same("2.13.0", "2.13.0+cpu") and not pins._same("2.13.0", "2.14.1")
     text = pins.report(tmp_path)
-    assert "pinned packages differ" in text and "not installed" in text
+    assert "pinned packages differ" in text and "1 not installed here" in text
     assert "| nbformat | 0.0.1 | **" in pins.report(tmp_path, markdown=True)

@@ -45,20 +45,23 @@ def _same(pin: str, installed: str | None) -> bool:
     return installed is not None and installed.split("+", 1)[0] == pin.split("+", 1)[0]
 
 
-def differences(root: Path = ROOT) -> list[tuple[str, str, str | None]]:
-    """(package, pinned, installed) for every pinned package whose installed version differs (None: not installed)."""
-    return [(name, pin, _installed(name)) for name, pin in pinned(root).items() if not _same(pin, _installed(name))]
+def differences(root: Path = ROOT) -> list[tuple[str, str, str]]:
+    """(package, pinned, installed) for every installed pinned package whose version differs from its pin."""
+    rows = [(name, pin, _installed(name)) for name, pin in pinned(root).items()]
+    return [(name, pin, found) for name, pin, found in rows if found is not None and not _same(pin, found)]
 
 
 def report(root: Path = ROOT, markdown: bool = False) -> str:
     pins = pinned(root)
     rows = [(name, pin, _installed(name)) for name, pin in pins.items()]
-    differ = [row for row in rows if not _same(row[1], row[2])]
+    differ = differences(root)
+    absent = [name for name, _, found in rows if found is None]
     head = (f"{len(differ)} of {len(pins)} pinned packages differ from the pins in this environment "
-            f"({sys.prefix}; Python {platform.python_version()})")
+            f"({sys.prefix}; Python {platform.python_version()})"
+            + (f"; {len(absent)} not installed here (an extra this environment lacks)" if absent else ""))
     if markdown:
         lines = [head + ":", "", "| package | pinned | installed |", "|---|---|---|"]
-        lines += [f"| {n} | {p} | {'**' + (i or 'not installed') + '**' if (n, p, i) in differ else i} |"
+        lines += [f"| {n} | {p} | {f'**{i}**' if (n, p, i) in differ else i or 'not installed'} |"
                   for n, p, i in rows]
         return "\n".join(lines)
     width = max(len(name) for name in pins)
