@@ -107,8 +107,26 @@ def banner(profile: Profile) -> str:
         seeds = f"seeds={','.join(map(str, scale.seeds))} ({SEEDS_ENV}; the scale's own: {own}) | "
     return (
         f"[course] scale={scale.name} ({scale.description}) | {seeds}source={profile.source} ({profile.reason}) | "
-        f"{hub} | device={device_name()} (set {DEVICE_ENV} to change) | {models} | outputs: {output_dir()}"
+        f"{hub} | device={device_name()} (set {DEVICE_ENV} to change){gpu_note()} | {models} | outputs: {output_dir()}"
     )
+
+
+def gpu_note() -> str:
+    """What the banner says when more than one CUDA GPU is visible (empty otherwise).
+
+    transformers' `Trainer` wraps the model in `torch.nn.DataParallel` over every visible GPU when it sees more than
+    one (`args.n_gpu > 1`), so the batch is split and the timings are not one GPU's.
+    """
+    import torch
+
+    from helpers.models import device
+
+    count = torch.cuda.device_count() if device() == "cuda" else 0
+    if count < 2:
+        return ""
+    return (f" [{count} GPUs visible: the trainer splits each batch over all of them (DataParallel) and "
+            "helpers.measure adds up their memory; CUDA_VISIBLE_DEVICES=0 keeps the course on one GPU, "
+            "scripts/train_ddp.py scales out]")
 
 
 def setup(scale: str | None = None, source: str | None = None, seed: int = 42, show: bool = True) -> Profile:

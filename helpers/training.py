@@ -130,17 +130,21 @@ class Measurement:
 
     seconds: float = 0.0
     peak_rss_mb: float = 0.0  # the process's resident set size on the host
-    peak_cuda_mb: float | None = None  # torch.cuda.max_memory_allocated, when the course runs on CUDA
+    # CUDA memory the block itself added at its peak: torch.cuda.max_memory_allocated minus what was allocated when
+    # the block began (other models still on the GPU), summed over the visible GPUs. None when the course is not on
+    # CUDA, or when the block allocated nothing there (its work ran on the host).
+    peak_cuda_mb: float | None = None
+    cuda_start_mb: float | None = None  # CUDA memory already allocated when the block began (on CUDA only)
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def memory_kind(self) -> str:
-        """"cuda" (GPU memory allocated by torch) or "rss" (host memory of the process)."""
+        """"cuda" (GPU memory allocated by torch in the block) or "rss" (host memory of the process)."""
         return "cuda" if self.peak_cuda_mb is not None else "rss"
 
     @property
     def peak_mb(self) -> float:
-        """The peak that matters on this device: CUDA memory on a GPU, host RSS otherwise."""
+        """The peak that matters where the block ran: its CUDA memory on a GPU, host RSS otherwise."""
         return self.peak_cuda_mb if self.peak_cuda_mb is not None else self.peak_rss_mb
 
     @property
@@ -183,31 +187,61 @@ def peak_sampler(read: Callable[[], int], poll_seconds: float = 0.05) -> Iterato
         peak[0] = max(peak[0], read())
 
 
+# The running CUDA peak (bytes per GPU) of every measure() block still open. torch's peak counter is global, so a
+# block that resets it first folds the peak so far into each enclosing block: nested measure() calls stay correct.
+_open_cuda_peaks: list[dict[int, int]] = []
+
+
+def _fold_cuda_peaks(torch: Any, gpus: range) -> None:
+    for running in _open_cuda_peaks:
+        for gpu in gpus:
+            running[gpu] = max(running[gpu], torch.cuda.max_memory_allocated(gpu))
+
+
 @contextmanager
 def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
-    """Wall time and peak memory of a block.
+    """Wall time and peak memory of a block; safe to nest.
 
-    On CUDA (`helpers.device() == "cuda"`): `torch.cuda.max_memory_allocated()` after a synchronize, with the
-    peak counter reset at the start. Always: the process RSS (with its children), sampled in a thread.
+    On CUDA (`helpers.device() == "cuda"`): the peak of `torch.cuda.max_memory_allocated()` over the block, after
+    a synchronize, *above* what was allocated when the block began (models loaded earlier are not counted; that
+    base is `cuda_start_mb`), summed over every visible GPU. A block that allocated nothing on the GPU ran on the
+    host (e.g. a model moved to the CPU): its memory is then labelled as host RSS. Always: the process RSS (with
+    its children), sampled in a thread.
     """
     import torch
 
     on_cuda = device() == "cuda"
     result = Measurement()
+    gpus = range(torch.cuda.device_count() if on_cuda else 0)
+    start: dict[int, int] = {}
+    running: dict[int, int] = {}
     if on_cuda:
         torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    with peak_sampler(process_tree_rss, poll_seconds) as peak:
-        start = time.perf_counter()
-        try:
-            yield result
-        finally:
-            if on_cuda:
-                torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
-            result.seconds = time.perf_counter() - start
+        _fold_cuda_peaks(torch, gpus)  # before the reset below wipes the enclosing blocks' peak
+        start = {gpu: torch.cuda.memory_allocated(gpu) for gpu in gpus}
+        for gpu in gpus:
+            torch.cuda.reset_peak_memory_stats(gpu)
+        running = dict(start)
+        _open_cuda_peaks.append(running)
+    try:
+        with peak_sampler(process_tree_rss, poll_seconds) as peak:
+            begin = time.perf_counter()
+            try:
+                yield result
+            finally:
+                if on_cuda:
+                    torch.cuda.synchronize()  # GPU work is asynchronous: wait for it before reading the clock
+                result.seconds = time.perf_counter() - begin
+    finally:
+        if on_cuda:
+            _fold_cuda_peaks(torch, gpus)
+            del _open_cuda_peaks[next(i for i, r in enumerate(_open_cuda_peaks) if r is running)]
     result.peak_rss_mb = peak[0] / 2**20
     if on_cuda:
-        result.peak_cuda_mb = torch.cuda.max_memory_allocated() / 2**20
+        result.cuda_start_mb = sum(start.values()) / 2**20
+        added = sum(max(0, running[gpu] - start[gpu]) for gpu in gpus)
+        if added > 0:
+            result.peak_cuda_mb = added / 2**20
 
 
 # -------- Process memory --------------------------------------------------------------------------------------
