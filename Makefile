@@ -34,7 +34,7 @@ define with_test_outputs
 	[ -n "$(TEST_OUTPUT_DIR)" ] || rm -rf "$$out"; exit $$rc
 endef
 
-.PHONY: setup test test-unit test-notebooks test-nightly course lab doctor lint clean-notebooks clean
+.PHONY: setup test test-unit test-notebooks test-nightly browser-deps course lab doctor lint clean-notebooks clean
 
 setup:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,14 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m tools.pins
 	$(call with_test_outputs,$(LATEST_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) -m "not nightly" $(LATEST_TESTS) \
 		$(PYTEST_ARGS); rc=$$?; $(LATEST_VENV)/bin/python -m tools.pins; (exit $$rc))
+
+# The nightly browser test (tests/test_browser.py): Playwright's Python client, and Chromium: Debian's package as
+# root (works offline from a Debian mirror), otherwise Playwright's own download.
+browser-deps:
+	$(BIN)/python -m pip install -c constraints.txt -e ".[browser]"
+	@if command -v chromium >/dev/null; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else $(BIN)/python -m playwright install --with-deps chromium; fi
 
 # Run every notebook headless (offline default: tiny scale on the shipped samples unless COURSE_* say otherwise).
 # Executed notebooks, models, results.md and plots land in outputs/.
