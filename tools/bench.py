@@ -95,9 +95,17 @@ def environment_line() -> str:
     import torch
 
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in VERSIONS)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    from helpers.models import DEVICE_ENV, device, device_name
+
+    # The device the notebooks ran on (helpers.device(), which COURSE_DEVICE overrides), not merely what is present.
+    if device() != "cpu":
+        where = device_name()
+    elif torch.cuda.is_available():
+        where = f"cpu (GPU {torch.cuda.get_device_name(0)} present, not used ({DEVICE_ENV}=cpu))"
+    else:
+        where = "no GPU"
     return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device}; Python "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {where}; Python "
         f"{platform.python_version()}; {versions}; {datetime.now(timezone.utc):%Y-%m-%d}"
     )
 
