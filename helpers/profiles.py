@@ -65,7 +65,7 @@ SCALES: dict[str, Scale] = {
         eval_steps=2, logging_steps=1, n_corpus=80,
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0, seeds=(42,),
-        static_vocabulary="data", rerank_train_queries=12, rerank_negatives=3, rerank_queries=10,
+        static_vocabulary="data", rerank_train_queries=8, rerank_negatives=3, rerank_queries=8,
         rerank_ks=(5, 10, 20), rerank_k=10,
         description="seconds per notebook: what the tests and CI run",
     ),
