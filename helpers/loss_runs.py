@@ -9,7 +9,8 @@ Notebook 03a writes the trainer out by hand and explains every argument; the lat
 3. evaluate again, save the model under `helpers.out("models", run_name)`, and return a `RunResult`.
 
 `RunResult.record(notebook, method, model_id)` writes the row into the results store (metric "spearman",
-plus train_seconds, samples_per_second, peak_memory_mb with memory_kind, eval_seconds, n_train).
+plus train_seconds, samples_per_second, peak_memory_mb with memory_kind, eval_seconds, n_train, steps, seed, and,
+when an `Objective` was measured, objective, objective_before, objective_after, objective_higher_is_better).
 
 Timing: `train_seconds` is the wall time of `trainer.train()` minus the periodic STS evaluations run inside
 it (`eval_seconds`), so it is training time only and comparable across losses; `samples_per_second` is
@@ -183,7 +184,8 @@ class RunResult:
             n_train=self.n_train, steps=self.steps, seed=self.seed,
             **({} if self.objective is None else {
                 "objective": self.objective, "objective_before": self.objective_before,
-                "objective_after": self.objective_after}),
+                "objective_after": self.objective_after,
+                "objective_higher_is_better": self.objective_higher_is_better}),
             **extra,
         )
 

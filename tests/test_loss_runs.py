@@ -154,6 +154,9 @@ def test_train_and_evaluate_measures_the_objective_before_and_after(sample_profi
     )
     assert calls == ["CosineSimilarityLoss", "CosineSimilarityLoss"]
     assert (result.objective, result.objective_before, result.objective_after) == ("calls", 1.0, 2.0)
+    row = result.record("test", "objective (unit)", "some/model")
+    assert (row["objective"], row["objective_before"], row["objective_after"]) == ("calls", 1.0, 2.0)
+    assert row["objective_higher_is_better"] is True
 
 
 def _with_objective(score: float, after: float, seed: int, before: float = 0.30, higher: bool = True,
