@@ -118,3 +118,15 @@ def test_pins_lists_the_packages_that_differ_from_constraints_and_the_torch_spec
     text = pins.report(tmp_path)
     assert "pinned packages differ" in text and "1 not installed here" in text
     assert "| nbformat | 0.0.1 | **" in pins.report(tmp_path, markdown=True)
+
+
+def test_colab_collapses_the_solution_cells_of_a_solution_notebook(tmp_path):
+    (tmp_path / "exercises" / "solutions").mkdir(parents=True)
+    path = tmp_path / "exercises" / "solutions" / "03g_prompts_exercises.ipynb"
+    cells = [new_markdown_cell("## Exercise 1 · x"), new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                                                                   metadata={"tags": ["solution"]})]
+    nbformat.write(new_notebook(cells=cells), path)
+    rel, pinned = "exercises/solutions/03g_prompts_exercises.ipynb", ["sentence-transformers==6.2.0"]
+    assert "solution cells [1] are not collapsed (jupyter.source_hidden)" in colab.check(path, pinned, rel)
+    assert colab.apply(path, pinned, rel) and colab.check(path, pinned, rel) == []
+    assert nbformat.read(path, as_version=4).cells[3].metadata["jupyter"] == {"source_hidden": True}

@@ -1,5 +1,6 @@
 """The "Open in Colab" badge and the Colab set-up cell of every notebook, generated from one repository slug,
-and the closing "Exercises" cell of each course notebook, which links its learner copy.
+and the closing "Exercises" cell of each course notebook, which links its learner copy. In the exercise solutions,
+the solution cells (tagged `solution`) are collapsed, so that a learner who opens one sees the check cells first.
 
 `python -m tools colab` rewrites these cells in every notebook (and normalises notebook metadata);
 `python -m tools colab --check` lists what is missing or stale (the tests run it).
@@ -16,6 +17,7 @@ BRANCH = "main"
 # Libraries the Colab cell pins (from constraints.txt). torch, numpy and pandas stay Colab's own.
 COLAB_PINNED = ("sentence-transformers", "transformers", "datasets", "accelerate", "mteb")
 BADGE_TAG, SETUP_TAG, LINK_TAG = "colab-badge", "colab-setup", "exercises-link"
+SOLUTION_TAG = "solution"  # as in tools/exercises.py
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -83,6 +85,10 @@ def _link_cells(nb: nbformat.NotebookNode) -> list[int]:
             c.get("id") == LINK_TAG]
 
 
+def _uncollapsed_solutions(nb: nbformat.NotebookNode) -> list[int]:
+    return [i for i in _tagged(nb, SOLUTION_TAG) if not nb.cells[i].metadata.get("jupyter", {}).get("source_hidden")]
+
+
 def _link_problem(nb: nbformat.NotebookNode, learner: str) -> str | None:
     found = _link_cells(nb)
     if found != [len(nb.cells) - 1]:
@@ -111,6 +117,9 @@ def with_cells(
     generated = set(_tagged(nb, BADGE_TAG) + _tagged(nb, SETUP_TAG) + (_link_cells(nb) if relink else []))
     nb.cells = [c for i, c in enumerate(nb.cells) if i not in generated]
     nb.cells = [*expected_cells(path_in_repo, pinned), *nb.cells, *([link_cell(learner)] if relink else [])]
+    if path_in_repo.startswith("exercises/solutions/"):
+        for i in _uncollapsed_solutions(nb):
+            nb.cells[i].metadata.setdefault("jupyter", {})["source_hidden"] = True
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     return nb
 
@@ -145,6 +154,9 @@ def check(path: Path, pinned: list[str], path_in_repo: str | None = None) -> lis
     link = _link_problem(nb, learner) if learner else None
     if link:
         problems.append(link)
+    hidden = _uncollapsed_solutions(nb) if path_in_repo.startswith("exercises/solutions/") else []
+    if hidden:
+        problems.append(f"solution cells {hidden} are not collapsed (jupyter.source_hidden)")
     if nb.metadata.get("kernelspec", {}).get("name") != KERNELSPEC["name"]:
         problems.append("kernelspec is not python3")
     if "widgets" in nb.metadata:
