@@ -130,3 +130,20 @@ def test_colab_collapses_the_solution_cells_of_a_solution_notebook(tmp_path):
     assert "solution cells [1] are not collapsed (jupyter.source_hidden)" in colab.check(path, pinned, rel)
     assert colab.apply(path, pinned, rel) and colab.check(path, pinned, rel) == []
     assert nbformat.read(path, as_version=4).cells[3].metadata["jupyter"] == {"source_hidden": True}
+
+
+def test_the_weekly_canary_runs_make_test_latest_on_the_python_range_the_readme_states():
+    import yaml
+
+    spec = yaml.safe_load((ROOT / ".github" / "workflows" / "latest.yml").read_text())
+    triggers = spec[True] if True in spec else spec["on"]  # YAML 1.1 reads the key `on` as True
+    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    job = spec["jobs"]["newest-releases"]
+    assert any(step.get("run", "").startswith("make test-latest") for step in job["steps"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    low, high = re.search(r"Python (3\.\d+) to (3\.\d+)", readme).groups()
+    assert job["strategy"]["matrix"]["python-version"] == [low, high]
+    requires = re.search(r'requires-python = ">=(3\.\d+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert requires == low
+    makefile = (ROOT / "Makefile").read_text()
+    assert "test-latest:" in makefile and ".venv-latest/" in (ROOT / ".gitignore").read_text()
