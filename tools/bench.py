@@ -4,6 +4,9 @@
 (machine, versions and date included). Timings are reported, never asserted. docs/benchmark.md is the one source
 of the measured minutes: `python -m tools bench --sync-docs` copies them into the blocks between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md and docs/instructor.md (a unit test checks they agree).
+The generated tables list notebooks in course order (03g after 03f, 11 after 10); the instructor table's exercises
+column is the `## Exercise N · title` headings of each notebook's solutions. How a notebook joins the tables (the
+"re-measured" sections, the columns read): docs/authoring.md, "The benchmark and the timing tables".
 """
 
 from __future__ import annotations
