@@ -4,6 +4,7 @@
     python -m tools bench [NN ...]      the benchmark: wall time, peak memory, throughput per notebook (not a test)
     python -m tools bench --sync-docs   regenerate the README's and the instructor guide's timing blocks
     python -m tools colab [--check]     Colab badge and set-up cells, and the learners' exercise copies
+    python -m tools throughput [...]    steady-state training samples/s of the book's recipes beside its T4 figures
     python -m tools.diagrams            redraw the diagrams in imgs/
 """
 
@@ -117,6 +118,13 @@ def bench(args: argparse.Namespace) -> int:
     return 1 if any(r.status != "ok" for r in rows) else 0
 
 
+def throughput(args: argparse.Namespace) -> int:
+    """Steady-state training throughput of the book's recipes (its own options: python -m tools throughput -h)."""
+    from tools.throughput import main as run_throughput
+
+    return run_throughput(args.options)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -142,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("colab", help="regenerate Colab cells in every notebook and the learners' exercise copies")
     p.add_argument("--check", action="store_true", help="only report notebooks whose cells are missing or stale")
     p.set_defaults(func=colab)
+    p = sub.add_parser("throughput", add_help=False,
+                       help="steady-state training samples/s of the book's recipes beside its T4 figures (on a GPU)")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="see python -m tools throughput -h")
+    p.set_defaults(func=throughput)
     return dispatch(parser, argv)
 
 
