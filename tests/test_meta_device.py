@@ -202,3 +202,26 @@ def test_06_tied_tsdae_loss_stays_on_the_model_device(on_meta):
         run.run(cell)
     # The decoder's own forward needs values (the attention mask): each cell stops there, after the encoder ran.
     assert run.reached["b5ee4fcc"] >= 1 and run.reached["1ffb637b"] >= 1, run.reached
+
+
+def test_06_notebook_reconstructs_by_hand_on_the_models_device(on_meta):
+    """Notebook 06's by-hand decoder calls after training, with the loss where the trainer leaves it (on the
+    model's device: `prepare_loss` moves it)."""
+    from sentence_transformers import util
+    from sentence_transformers.sentence_transformer.losses import DenoisingAutoEncoderLoss
+    from torch import nn
+
+    import helpers
+    from helpers.mapping import denoising_pairs
+
+    run = on_meta("notebooks/06_tsdae.ipynb")
+    scale = helpers.setup(show=False).scale
+    model = helpers.build_encoder(scale.base_model, "cls", max_seq_length=scale.max_seq_length)
+    train_loss = DenoisingAutoEncoderLoss(model, tie_encoder_decoder=True).to("meta")  # what the trainer does
+    assert not _all_on(model) and not _all_on(train_loss)
+    sentences = ["a man is playing a guitar on the street", "two dogs run across a green field today",
+                 "the woman slices an onion in the kitchen", "children are playing football in the park"]
+    run.ns.update(torch=torch, nn=nn, util=util, model=model, train_loss=train_loss,
+                  train_dataset=denoising_pairs(sentences, seed=0))
+    run.run("06-recon-code")
+    assert run.reached["06-recon-code"] >= 1, run.reached
