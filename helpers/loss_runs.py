@@ -427,7 +427,7 @@ def plot_comparison(results: Runs, title: str = "") -> Figure:
         what = "after - before" if higher else "before - after (lower is better)"
         difference_bars(middle, obj_labels, table["objective_gain"], gain_low, gain_high,
                         f"{objective_names}: {what} (right = better)")
-        middle.set_title("own objective, held out")
+        middle.set_title("held-out objective (before → after)")
     for name in names:
         history = _as_list(results[name])[0].history
         if history.losses and history.losses[0]:
