@@ -192,7 +192,15 @@ def peak_sampler(read: Callable[[], int], poll_seconds: float = 0.05) -> Iterato
 _open_cuda_peaks: list[dict[int, int]] = []
 
 
-def _fold_cuda_peaks(torch: Any, gpus: range) -> None:
+def _visible_gpus(torch: Any) -> list[int]:
+    """The GPUs a block's memory is read from: every visible one (the trainer spreads over all of them with
+    DataParallel), or only this process's own in a distributed run (each rank measures itself)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return [torch.cuda.current_device()]
+    return list(range(torch.cuda.device_count()))
+
+
+def _fold_cuda_peaks(torch: Any, gpus: list[int]) -> None:
     for running in _open_cuda_peaks:
         for gpu in gpus:
             running[gpu] = max(running[gpu], torch.cuda.max_memory_allocated(gpu))
@@ -212,7 +220,7 @@ def measure(poll_seconds: float = 0.05) -> Iterator[Measurement]:
 
     on_cuda = device() == "cuda"
     result = Measurement()
-    gpus = range(torch.cuda.device_count() if on_cuda else 0)
+    gpus = _visible_gpus(torch) if on_cuda else []
     start: dict[int, int] = {}
     running: dict[int, int] = {}
     if on_cuda:

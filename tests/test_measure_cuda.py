@@ -97,3 +97,13 @@ def test_the_banner_says_when_several_gpus_are_visible(monkeypatch, sample_profi
     line = banner(sample_profile)
     assert "device=cuda (Stand-in GPU)" in line and "2 GPUs visible" in line and "DataParallel" in line
     assert "CUDA_VISIBLE_DEVICES=0" in line
+
+
+def test_a_distributed_rank_reads_only_its_own_gpu(monkeypatch):
+    cuda = FakeCuda(gpus=2).install(monkeypatch)
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    with measure(poll_seconds=1) as m:
+        cuda.alloc(60, gpu=0)  # not this rank's GPU
+        cuda.alloc(40, gpu=1)
+    assert m.peak_mb == pytest.approx(40)
