@@ -83,7 +83,7 @@ test-latest:
 	test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/python -m pip install --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip install --upgrade torch $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
-	$(LATEST_VENV)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[offline,dev]"
+	$(LATEST_VENV)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[offline,dev,lab]"
 	$(LATEST_VENV)/bin/python -m tools.pins
 	$(call with_test_outputs,$(LATEST_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) -m "not nightly" $(LATEST_TESTS) \
 		$(PYTEST_ARGS); rc=$$?; $(LATEST_VENV)/bin/python -m tools.pins; (exit $$rc))
