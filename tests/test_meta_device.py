@@ -225,3 +225,19 @@ def test_06_notebook_reconstructs_by_hand_on_the_models_device(on_meta):
                   train_dataset=denoising_pairs(sentences, seed=0))
     run.run("06-recon-code")
     assert run.reached["06-recon-code"] >= 1, run.reached
+
+
+def test_after_the_tie_model_device_names_the_decoders_device(on_meta):
+    """Why exercise 06 moves its TSDAE losses with `.to(device)`, not `.to(model.device)`: after the tie the
+    encoder's first parameter is the decoder's (loaded on the CPU), and `model.device` reports that one
+    (sentence_transformers/base/model.py, `device`: the transformers model's device, i.e. its first parameter's)."""
+    from sentence_transformers.sentence_transformer.losses import DenoisingAutoEncoderLoss
+
+    import helpers
+
+    model = helpers.build_encoder(helpers.setup(show=False).scale.base_model, "cls")
+    assert model.device == META
+    loss = DenoisingAutoEncoderLoss(model, tie_encoder_decoder=True)
+    assert model.device.type == "cpu" and _all_on(model)  # the trap: "the model's device" is now the CPU
+    loss.to("meta")  # the course's device, named before the tie
+    assert model.device == META and not _all_on(model) and not _all_on(loss)

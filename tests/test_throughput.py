@@ -55,3 +55,11 @@ def test_steps_must_be_positive(monkeypatch):
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
     with pytest.raises(helpers.CourseError, match="at least 1"):
         throughput.main(["--scale", "tiny", "--source", "sample", "--steps", "0"])
+
+
+def test_python_m_tools_passes_the_options_on(monkeypatch, capsys):
+    from tools.__main__ import main
+
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert main(["throughput", "--scale", "tiny", "--source", "sample", "--steps", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err

@@ -126,6 +126,15 @@ def throughput(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["throughput"]:  # its own options (argparse's REMAINDER would not pass leading --options on)
+        from tools.throughput import main as run_throughput
+
+        try:
+            return run_throughput(given[1:])
+        except CourseError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
