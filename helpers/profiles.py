@@ -53,6 +53,7 @@ class Scale:
     # notebook 12 (sparse and multi-vector): a SPLADE forward scores every token against the whole vocabulary
     mlm_model: str  # a masked-language model with its MLM head: what SPLADE is trained from
     type_seeds: int  # how many of `seeds` each trained model type of notebook 12 runs with (each re-encodes the corpus)
+    type_train_pairs: int  # notebook 12: SciFact (claim, abstract) training pairs per model type (0 = all 919)
     description: str
 
 
@@ -70,7 +71,7 @@ SCALES: dict[str, Scale] = {
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0, seeds=(42,),
         static_vocabulary="data", rerank_train_queries=8, rerank_negatives=3, rerank_queries=8,
         rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased", type_seeds=1,
-        description="seconds per notebook: what the tests and CI run",
+        type_train_pairs=16, description="seconds per notebook: what the tests and CI run",
     ),
     "quick": Scale(
         name="quick", n_train=2000, n_eval=0, batch_size=16, epochs=1, max_seq_length=128,
@@ -79,7 +80,7 @@ SCALES: dict[str, Scale] = {
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
         static_vocabulary="full", rerank_train_queries=48, rerank_negatives=3, rerank_queries=40,
         rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased", type_seeds=1,
-        description="minutes on a laptop CPU: real models, real data subsets",
+        type_train_pairs=256, description="minutes on a laptop CPU: real models, real data subsets",
     ),
     "full": Scale(
         name="full", n_train=50_000, n_eval=0, batch_size=32, epochs=1, max_seq_length=128,
@@ -87,7 +88,7 @@ SCALES: dict[str, Scale] = {
         base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="bert-base-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
         static_vocabulary="full", rerank_train_queries=0, rerank_negatives=7, rerank_queries=0,
-        rerank_ks=(10, 20, 50, 100), rerank_k=20, mlm_model="bert-base-uncased", type_seeds=3,
+        rerank_ks=(10, 20, 50, 100), rerank_k=20, mlm_model="bert-base-uncased", type_seeds=3, type_train_pairs=0,
         description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
     ),
 }
