@@ -203,7 +203,8 @@ def _visible_gpus(torch: Any) -> list[int]:
 def _fold_cuda_peaks(torch: Any, gpus: list[int]) -> None:
     for running in _open_cuda_peaks:
         for gpu in gpus:
-            running[gpu] = max(running[gpu], torch.cuda.max_memory_allocated(gpu))
+            if gpu in running:  # a block reads the GPUs it started with
+                running[gpu] = max(running[gpu], torch.cuda.max_memory_allocated(gpu))
 
 
 @contextmanager
