@@ -270,7 +270,7 @@ def difference_bars(ax: Axes, labels: list[str], mean: Any, low: Any, high: Any,
     mean, low, high = (np.asarray(v, dtype=float) for v in (mean, low, high))
     colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in zip(low, high)]
     y = np.arange(len(labels))
-    ax.barh(y, mean, xerr=[mean - low, high - mean], capsize=3, color=colors, alpha=0.85)
+    ax.barh(y, mean, height=0.6, xerr=[mean - low, high - mean], capsize=3, color=colors, alpha=0.85)
     ax.axvline(0.0, color="black", linewidth=0.8)
     span = max(float(np.nanmax(np.abs(np.concatenate([low, high, [0.0]])))), 1e-4)
     ax.set_xlim(min(-0.15 * span, float(np.nanmin(low)) - 0.1 * span),
