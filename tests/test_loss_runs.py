@@ -263,3 +263,15 @@ def test_held_out_nli_is_never_the_training_split(sample_profile, tmp_path):
     local = replace(sample_profile, source="local", data_dir=tmp_path / "mirror")
     _, where = loss_runs.held_out_nli(local, n=10)
     assert "10 MNLI validation_mismatched pairs" in where and "validation_matched (this mirror has no" in where
+
+
+def test_offline_banner_and_note_name_the_start_models_recipe(sample_profile):
+    from helpers.models import resolve_model
+    from helpers.session import banner
+
+    note, text = loss_runs.start_model_note(sample_profile), banner(sample_profile)
+    if resolve_model(sample_profile.scale.base_model).substituted:
+        assert loss_runs.START_MODEL_RECIPE in note and "batch 16" in note
+        assert "over 1B pairs, AllNLI among them, batch 1024, lr 2e-5" in text
+    else:  # a raw encoder (online): nothing to explain
+        assert note == "" and "batch 1024" not in text
