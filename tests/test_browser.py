@@ -116,6 +116,18 @@ def browser(lab: tuple[str, str, Path]) -> Iterator[object]:
         chromium.close()
 
 
+def _shut_down_kernels(url: str, token: str) -> None:
+    """End every kernel the server started (closing a tab does not): each holds a notebook's models in memory."""
+    import urllib.request
+
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/sessions", headers=headers), timeout=30) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{url}/api/sessions/{session['id']}", method="DELETE", headers=headers)
+        urllib.request.urlopen(request, timeout=60).close()
+
+
 def _problems(path: Path, learner_copy: bool) -> list[str]:
     """What the saved notebook shows that a learner must not see."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -188,6 +200,7 @@ def test_run_all_in_jupyterlab(book: str, lab: tuple[str, str, Path], browser: o
         page.screenshot(path=str(shots / f"{Path(book).stem}.png"), full_page=False)
     finally:
         page.close()
+        _shut_down_kernels(url, token)
     assert saved.stat().st_mtime != before, f"{book}: the notebook was not saved after Run All"
     problems = _problems(saved, learner_copy)
     assert not broken, f"{book}: images that did not load: {broken}"
