@@ -318,6 +318,36 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join([header, rule, *body])
 
 
+def objective_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (notebook, method) that measured its loss's own objective held out (`loss_runs.Objective`):
+    STS-B before (the baseline) and after (mean, std, min, max over the seeds run), and the objective before and
+    after (same statistics), with the gain signed so that > 0 is an improvement. Empty when no row has one."""
+    import pandas as pd
+
+    columns = ["notebook", "method", "runs", "sts_before", "sts_after", "sts_std", "sts_min", "sts_max",
+               "objective", "objective_before", "objective_after", "objective_std", "objective_min",
+               "objective_max", "objective_gain"]
+    if "objective" not in frame or "objective_after" not in frame:
+        return pd.DataFrame(columns=columns)
+    part = frame[frame["objective"].notna() & frame["objective_after"].notna()]
+    rows = []
+    for (notebook, method), runs in part.groupby(["notebook", "method"], sort=True):
+        after, sts = runs["objective_after"].astype(float), runs["value"].astype(float)
+        higher = runs["objective_higher_is_better"].iloc[0] if "objective_higher_is_better" in runs else True
+        sign = -1.0 if higher is False or higher == False else 1.0  # noqa: E712 (numpy bools too; NaN: higher)
+        before = runs["objective_before"].astype(float).mean()
+        rows.append({
+            "notebook": notebook, "method": method, "runs": len(runs),
+            "sts_before": runs["baseline"].astype(float).mean(), "sts_after": sts.mean(),
+            "sts_std": sts.std(ddof=1) if len(runs) > 1 else float("nan"), "sts_min": sts.min(), "sts_max": sts.max(),
+            "objective": runs["objective"].iloc[0], "objective_before": before, "objective_after": after.mean(),
+            "objective_std": after.std(ddof=1) if len(runs) > 1 else float("nan"),
+            "objective_min": after.min(), "objective_max": after.max(),
+            "objective_gain": sign * (after.mean() - before),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
 def write_report(folder: Path | None = None, runs: list[tuple[str, str, float]] | None = None) -> list[Path]:
     """results.md (a table per scale/source) and one plot per scale/source, for `python -m tools run`;
     `runs` = [(notebook, status, minutes)] adds how each notebook of the run ended."""
@@ -337,6 +367,12 @@ def write_report(folder: Path | None = None, runs: list[tuple[str, str, float]] 
         table = part.reindex(columns=REPORT_COLUMNS).sort_values(["notebook", "method", "metric", "seed"],
                                                                   kind="stable", na_position="first")
         lines += [f"## scale={scale}, source={source}", "", markdown_table(table), ""]
+        objectives = objective_summary(part)
+        if len(objectives):
+            lines += [f"### Each loss's own objective, held out (scale={scale}, source={source})", "",
+                      "STS-B Spearman and the loss's own held-out objective, before training and after (mean, std, "
+                      "min, max over the seeds run); `objective_gain` > 0 is an improvement, whichever direction "
+                      "the objective counts as better.", "", markdown_table(objectives), ""]
         if (part["metric"] == "spearman").any():
             ax = plot_results(part, title=f"STS Spearman: change from baseline, scale={scale}, source={source}")
             png = folder / f"{scale}-{source}.png"

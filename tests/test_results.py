@@ -183,3 +183,22 @@ def test_board_plot_shows_each_runs_difference_from_its_baseline(sample_profile)
     assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["01: pooling: mean"]
     fig.canvas.draw()
     assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0  # legend off the bars
+
+
+def test_report_gives_each_loss_its_own_objective_before_and_after(sample_profile):
+    own = {"objective": "calibration error", "objective_higher_is_better": False}
+    for seed, value, after in ((42, 0.81, 0.030), (43, 0.79, 0.050)):
+        helpers.record("03b", "CosineSimilarityLoss", value, model="m", baseline=0.80, seed=seed,
+                       objective_before=0.060, objective_after=after, **own)
+    helpers.record("01", "pooling: mean", 0.57, model="m")  # no objective: not in the table
+    table = results.objective_summary(helpers.load_results())
+    assert table[["notebook", "method", "runs"]].values.tolist() == [["03b", "CosineSimilarityLoss", 2]]
+    row = table.iloc[0]
+    assert row["sts_before"] == pytest.approx(0.80) and row["sts_after"] == pytest.approx(0.80)
+    assert (row["sts_min"], row["sts_max"]) == (0.79, 0.81)
+    assert row["objective_after"] == pytest.approx(0.040) and row["objective_std"] == pytest.approx(0.01414, abs=1e-4)
+    assert row["objective_gain"] == pytest.approx(0.020)  # lower is better here: a fall is a gain
+    text = results.write_report()[0].read_text()
+    assert "### Each loss's own objective, held out (scale=tiny, source=sample)" in text
+    assert "| 03b | CosineSimilarityLoss | 2 | 0.8000 | 0.8000 |" in text
+    assert results.objective_summary(helpers.load_results()[lambda f: f["notebook"] == "01"]).empty
