@@ -52,7 +52,6 @@ class Scale:
     rerank_k: int  # the k at which every trained re-ranker is compared (one of rerank_ks)
     # notebook 12 (sparse and multi-vector): a SPLADE forward scores every token against the whole vocabulary
     mlm_model: str  # a masked-language model with its MLM head: what SPLADE is trained from
-    type_seeds: int  # how many of `seeds` each trained model type of notebook 12 runs with (each re-encodes the corpus)
     type_train_pairs: int  # notebook 12: SciFact (claim, abstract) training pairs per model type (0 = all 919)
     description: str
 
@@ -70,7 +69,7 @@ SCALES: dict[str, Scale] = {
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=0, seeds=(42,),
         static_vocabulary="data", rerank_train_queries=8, rerank_negatives=3, rerank_queries=8,
-        rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased", type_seeds=1,
+        rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased",
         type_train_pairs=16, description="seconds per notebook: what the tests and CI run",
     ),
     "quick": Scale(
@@ -79,7 +78,7 @@ SCALES: dict[str, Scale] = {
         base_model="nreimers/MiniLM-L6-H384-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="nreimers/MiniLM-L6-H384-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
         static_vocabulary="full", rerank_train_queries=48, rerank_negatives=3, rerank_queries=40,
-        rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased", type_seeds=1,
+        rerank_ks=(5, 10, 20), rerank_k=10, mlm_model="distilbert/distilbert-base-uncased",
         type_train_pairs=256, description="minutes on a laptop CPU: real models, real data subsets",
     ),
     "full": Scale(
@@ -88,7 +87,7 @@ SCALES: dict[str, Scale] = {
         base_model="bert-base-uncased", sentence_model=SENTENCE_MODEL,
         cross_encoder_base="bert-base-uncased", precision=None, dataloader_workers=4, seeds=(42, 43, 44),
         static_vocabulary="full", rerank_train_queries=0, rerank_negatives=7, rerank_queries=0,
-        rerank_ks=(10, 20, 50, 100), rerank_k=20, mlm_model="bert-base-uncased", type_seeds=3, type_train_pairs=0,
+        rerank_ks=(10, 20, 50, 100), rerank_k=20, mlm_model="bert-base-uncased", type_train_pairs=0,
         description="the book's scale (50k MNLI pairs, bert-base-uncased): meant for a GPU",
     ),
 }
