@@ -330,20 +330,23 @@ def objective_summary(frame: pd.DataFrame) -> pd.DataFrame:
     if "objective" not in frame or "objective_after" not in frame:
         return pd.DataFrame(columns=columns)
     part = frame[frame["objective"].notna() & frame["objective_after"].notna()]
+
+    def spread(values: pd.Series, name: str) -> dict[str, float]:  # std is NaN for a single run
+        values = values.astype(float)
+        return {f"{name}_after": values.mean(), f"{name}_std": values.std(ddof=1), f"{name}_min": values.min(),
+                f"{name}_max": values.max()}
+
     rows = []
     for (notebook, method), runs in part.groupby(["notebook", "method"], sort=True):
-        after, sts = runs["objective_after"].astype(float), runs["value"].astype(float)
         higher = runs["objective_higher_is_better"].iloc[0] if "objective_higher_is_better" in runs else True
-        sign = -1.0 if higher is False or higher == False else 1.0  # noqa: E712 (numpy bools too; NaN: higher)
+        sign = 1.0 if pd.isna(higher) or bool(higher) else -1.0
         before = runs["objective_before"].astype(float).mean()
+        objective = spread(runs["objective_after"], "objective")
         rows.append({
             "notebook": notebook, "method": method, "runs": len(runs),
-            "sts_before": runs["baseline"].astype(float).mean(), "sts_after": sts.mean(),
-            "sts_std": sts.std(ddof=1) if len(runs) > 1 else float("nan"), "sts_min": sts.min(), "sts_max": sts.max(),
-            "objective": runs["objective"].iloc[0], "objective_before": before, "objective_after": after.mean(),
-            "objective_std": after.std(ddof=1) if len(runs) > 1 else float("nan"),
-            "objective_min": after.min(), "objective_max": after.max(),
-            "objective_gain": sign * (after.mean() - before),
+            "sts_before": runs["baseline"].astype(float).mean(), **spread(runs["value"], "sts"),
+            "objective": runs["objective"].iloc[0], "objective_before": before, **objective,
+            "objective_gain": sign * (objective["objective_after"] - before),
         })
     return pd.DataFrame(rows, columns=columns)
 
